@@ -1,0 +1,115 @@
+// Tools that live outside the repo, in a cache shared by every clone on this machine:
+//   Node 24 (from the npm package node-<os>-<arch>) and code-server (real VS Code, built with Node 24).
+// Installs are idempotent, atomic (temp dir + rename) and guarded by a lock dir, so parallel runs are safe.
+//   node .ci/toolchain.mjs ensure      install what is missing and print the paths
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export const VERSIONS = { node24: '24.21.0', codeServer: '4.139.1' };
+
+export function cacheDir() {
+  if (process.env.DLLM_CACHE_DIR) return path.resolve(process.env.DLLM_CACHE_DIR);
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'dllm-code');
+}
+
+const node24Prefix = () => path.join(cacheDir(), `node-${VERSIONS.node24}`);
+const codeServerPrefix = () => path.join(cacheDir(), `code-server-${VERSIONS.codeServer}`);
+
+/** Folder of the node-<os>-<arch> package: bin/node (or node.exe on Windows) and include/node headers. */
+export function node24Home() {
+  return path.join(node24Prefix(), 'node_modules', `node-${process.platform}-${process.arch}`);
+}
+export function node24Bin() {
+  return process.platform === 'win32' ? path.join(node24Home(), 'node.exe') : path.join(node24Home(), 'bin', 'node');
+}
+export function codeServerBin() {
+  return path.join(codeServerPrefix(), 'bin', 'code-server');
+}
+/** Environment whose `node` is Node 24 (code-server's and vsce's shebangs are `env node`). */
+export function node24Env(env = process.env) {
+  const dir = path.dirname(node24Bin());
+  return { ...env, PATH: `${dir}${path.delimiter}${env.PATH ?? ''}` };
+}
+
+function log(msg) {
+  console.log(`[toolchain] ${msg}`);
+}
+
+function run(cmd, args, opts) {
+  const started = Date.now();
+  log(`$ ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs install(tmpDir) once; the result appears at `dest` only if it completed. */
+async function installOnce(dest, isComplete, install) {
+  if (isComplete()) return;
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  const lock = `${dest}.lock`;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      const ageMs = Date.now() - fs.statSync(lock).mtimeMs;
+      if (ageMs > 20 * 60_000) {
+        log(`removing stale lock ${lock}`);
+        fs.rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      log(`waiting for another install of ${path.basename(dest)}…`);
+      await sleep(5000);
+      if (isComplete()) return;
+    }
+  }
+  try {
+    if (isComplete()) return;
+    const tmp = `${dest}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(dest, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    await install(tmp);
+    fs.renameSync(tmp, dest);
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+const npmQuiet = ['--no-save', '--no-audit', '--no-fund', '--loglevel=error'];
+
+export async function ensureNode24() {
+  await installOnce(node24Prefix(), () => fs.existsSync(node24Bin()), (tmp) =>
+    run('npm', ['install', '--prefix', tmp, ...npmQuiet, `node-${process.platform}-${process.arch}@${VERSIONS.node24}`], { cwd: tmp }));
+  return node24Bin();
+}
+
+/** About 2 minutes on 2 cores: code-server's postinstall compiles native modules (needs libkrb5-dev, a C++ toolchain). */
+export async function ensureCodeServer() {
+  await ensureNode24();
+  await installOnce(codeServerPrefix(), () => fs.existsSync(codeServerBin()), (tmp) =>
+    run('npm', ['install', '-g', '--prefix', tmp, ...npmQuiet, `code-server@${VERSIONS.codeServer}`], {
+      cwd: tmp,
+      // node-gyp must build against Node 24's headers (a user ~/.npmrc may point nodedir elsewhere)
+      env: { ...node24Env(), npm_config_nodedir: node24Home() },
+    }));
+  return codeServerBin();
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv[2] !== 'ensure') {
+    console.error('usage: node .ci/toolchain.mjs ensure');
+    process.exit(2);
+  }
+  await ensureCodeServer();
+  log(`node24:      ${node24Bin()}`);
+  log(`code-server: ${codeServerBin()}`);
+}

@@ -1,0 +1,108 @@
+// The one typed home of every `dllm.*` setting and its default.
+// package.json's contributes.configuration must declare the same defaults; a unit test enforces it.
+// No `vscode` import here: callers pass a getter (e.g. vscode.workspace.getConfiguration('dllm').get).
+
+import { EXECUTION_PROVIDERS, POLICY_NAMES, type ExecutionProviderName, type PolicyName } from './engine/protocol';
+
+export const CONFIG_SECTION = 'dllm';
+
+export const COMPLETION_MODES = ['auto', 'singleLine', 'multiLine'] as const;
+export type CompletionMode = (typeof COMPLETION_MODES)[number];
+
+export interface Settings {
+  enable: boolean;
+  /** Language ids to complete in; ["*"] means every language. */
+  languages: string[];
+  policy: PolicyName;
+  /** Fast-dLLM confidence threshold τ. */
+  threshold: number;
+  /** R² confidence-cluster mean threshold τs. */
+  clusterThreshold: number;
+  /** R² temporal finalization: stable steps K. */
+  temporalSteps: number;
+  /** R² temporal finalization: confidence threshold τt. */
+  temporalThreshold: number;
+  /** Folder holding model.onnx, tokenizer.json and config.json; empty = the bundled default model. */
+  modelPath: string;
+  executionProvider: ExecutionProviderName;
+  maxNewTokens: number;
+  debounceMs: number;
+  completionMode: CompletionMode;
+  progressiveGhostText: boolean;
+}
+
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
+  enable: true,
+  languages: ['*'],
+  policy: 'r2',
+  threshold: 0.9,
+  clusterThreshold: 0.8,
+  temporalSteps: 3,
+  temporalThreshold: 0.8,
+  modelPath: '',
+  executionProvider: 'auto',
+  maxNewTokens: 48,
+  debounceMs: 150,
+  completionMode: 'auto',
+  progressiveGhostText: true,
+} satisfies Settings);
+
+export type SettingKey = keyof Settings;
+export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
+
+/** Reads one raw value; returns undefined when the user has not set it. */
+export type SettingGetter = (key: string) => unknown;
+
+const isProbability = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+const isIntInRange = (min: number, max: number) => (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const isOneOf = <T extends string>(values: readonly T[]) => (v: unknown): v is T =>
+  typeof v === 'string' && (values as readonly string[]).includes(v);
+
+/** Accepts a value only if it is valid for that key; otherwise the default is used. */
+const VALIDATORS: { [K in SettingKey]: (v: unknown) => v is Settings[K] } = {
+  enable: (v): v is boolean => typeof v === 'boolean',
+  languages: (v): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0),
+  policy: isOneOf(POLICY_NAMES),
+  threshold: isProbability,
+  clusterThreshold: isProbability,
+  temporalSteps: isIntInRange(1, 64),
+  temporalThreshold: isProbability,
+  modelPath: (v): v is string => typeof v === 'string',
+  executionProvider: isOneOf(EXECUTION_PROVIDERS),
+  maxNewTokens: isIntInRange(1, 1024),
+  debounceMs: isIntInRange(0, 10_000),
+  completionMode: isOneOf(COMPLETION_MODES),
+  progressiveGhostText: (v): v is boolean => typeof v === 'boolean',
+};
+
+export interface ReadResult {
+  settings: Settings;
+  /** Keys whose configured value was invalid and replaced by the default. */
+  invalid: SettingKey[];
+}
+
+/** Builds a complete, valid Settings object from whatever the getter returns. */
+export function readSettingsDetailed(get: SettingGetter): ReadResult {
+  const settings = { ...DEFAULT_SETTINGS, languages: [...DEFAULT_SETTINGS.languages] } as Settings;
+  const invalid: SettingKey[] = [];
+  for (const key of SETTING_KEYS) {
+    const value = get(key);
+    if (value === undefined || value === null) continue;
+    if (VALIDATORS[key](value)) {
+      (settings as unknown as Record<string, unknown>)[key] = Array.isArray(value) ? [...value] : value;
+    } else {
+      invalid.push(key);
+    }
+  }
+  return { settings, invalid };
+}
+
+export function readSettings(get: SettingGetter): Settings {
+  return readSettingsDetailed(get).settings;
+}
+
+/** True when completions should run for this language under the given settings. */
+export function isLanguageEnabled(settings: Pick<Settings, 'enable' | 'languages'>, languageId: string): boolean {
+  return settings.enable && (settings.languages.includes('*') || settings.languages.includes(languageId));
+}
