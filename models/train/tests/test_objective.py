@@ -1,0 +1,83 @@
+import os, sys, unittest
+import numpy as np
+import torch
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import train
+from model import DiffusionLM
+from tokenizer import MASK_ID, PAD_ID
+
+NEWLINE = 7  # token id that stands for a newline in these tests
+
+
+def flags(vocab=64):
+    f = np.zeros(vocab, dtype=bool)
+    f[NEWLINE] = True
+    return f
+
+
+def window(T=64, seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.integers(10, 64, T).astype(np.int64)
+    w[::8] = NEWLINE
+    return w
+
+
+class ObjectiveTest(unittest.TestCase):
+    def test_infill_rows_keep_prefix_and_suffix_and_pad_the_canvas_tail(self):
+        rng = np.random.default_rng(1)
+        seen_infill = 0
+        for seed in range(300):
+            w = window(seed=seed)
+            tokens, maskable = train.make_row(w, flags(), 0.5, rng)
+            self.assertEqual(len(tokens), len(w))
+            if maskable.all():
+                np.testing.assert_array_equal(tokens, w)  # plain MDLM row
+                continue
+            seen_infill += 1
+            idx = np.nonzero(maskable)[0]
+            a, end = idx[0], idx[-1] + 1
+            self.assertTrue((np.diff(idx) == 1).all(), 'canvas is one contiguous span')
+            np.testing.assert_array_equal(tokens[:a], w[:a])  # prefix untouched
+            canvas = tokens[a:end]
+            pads = np.nonzero(canvas == PAD_ID)[0]
+            if len(pads):  # padding only at the canvas tail
+                self.assertTrue((canvas[pads[0]:] == PAD_ID).all())
+                answer = canvas[:pads[0]]
+            else:
+                answer = canvas
+            np.testing.assert_array_equal(answer, w[a:a + len(answer)])
+            if end < len(w):  # suffix follows the answer in the original text
+                suffix = tokens[end:]
+                np.testing.assert_array_equal(suffix, w[a + len(answer):a + len(answer) + len(suffix)])
+        self.assertGreater(seen_infill, 100)
+
+    def test_only_maskable_positions_are_masked(self):
+        rng = np.random.default_rng(2)
+        stream = np.concatenate([window(seed=s) for s in range(50)]).astype(np.uint16)
+        x0, masked, maskable, t = train.make_batch(stream, flags(), 64, 32, rng)
+        self.assertFalse((masked & ~maskable).any())
+        self.assertTrue(masked.any())
+        self.assertTrue(((t > 0) & (t <= 1)).all())
+
+    def test_loss_ignores_unmasked_targets(self):
+        torch.manual_seed(0)
+        model = DiffusionLM(64, 16, 1, 2, 128)
+        x0 = torch.randint(10, 64, (2, 16))
+        masked = torch.zeros(2, 16, dtype=torch.bool)
+        masked[:, 4:8] = True
+        maskable = torch.ones(2, 16, dtype=torch.bool)
+        t = torch.tensor([0.5, 0.5])
+        loss_a, _ = train.diffusion_loss(model, x0, masked, maskable, t)
+        x1 = x0.clone()
+        x1[:, 4:8] = (x1[:, 4:8] + 1) % 64  # change only the hidden targets
+        loss_b, _ = train.diffusion_loss(model, x1, masked, maskable, t)
+        self.assertNotAlmostEqual(loss_a.item(), loss_b.item(), places=4)
+        # manual MDLM value: mean over maskable positions of CE(masked) / t
+        xt = torch.where(masked, torch.full_like(x0, MASK_ID), x0)
+        h, _, _ = model.hidden(xt)
+        ce = torch.nn.functional.cross_entropy(model.logits(h[masked]), x0[masked], reduction='sum')
+        self.assertAlmostEqual(loss_a.item(), (ce / 0.5 / maskable.sum()).item(), places=4)
+
+
+if __name__ == '__main__':
+    unittest.main()
