@@ -79,8 +79,11 @@ def main():
     if 'parity' in stages:
         run(['node', 'parity.mjs', os.path.join(ckpt_dir, 'parity.json'), os.path.join(ckpt_dir, 'model.fp32.onnx'),
              os.path.join(out, 'model.onnx')])
-    if 'eval' in stages and not args.tiny:
-        run([PY, 'evaluate.py', out], common)
+    if 'eval' in stages:
+        run([PY, 'evaluate.py', os.path.join(ckpt_dir, 'latest.pt'), os.path.join(work, 'val.bin'),
+             os.path.join(work, 'eval.json')], common)
+        if not args.tiny and os.path.exists(os.path.join(ROOT, 'dist', 'cli.js')):
+            run(['node', 'dist/cli.js', 'bench', '--model', out], cwd=ROOT)
 
 
 if __name__ == '__main__':
