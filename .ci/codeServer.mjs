@@ -66,8 +66,9 @@ export function freePort() {
 /**
  * Starts code-server on 127.0.0.1 and resolves once /healthz answers.
  * smokeTestDriver: honour the workbench `payload` query (extensionDevelopmentPath / extensionTestsPath).
+ * env: extra variables; the extension host inherits them.
  */
-export async function startCodeServer({ state, workspace, port, smokeTestDriver = false, timeoutMs = 60_000 }) {
+export async function startCodeServer({ state, workspace, port, smokeTestDriver = false, env = {}, timeoutMs = 60_000 }) {
   port ??= await freePort();
   const logFile = path.join(state.root, 'code-server.log');
   const out = fs.openSync(logFile, 'a');
@@ -75,7 +76,7 @@ export async function startCodeServer({ state, workspace, port, smokeTestDriver 
     '--disable-workspace-trust', '--extensions-dir', state.extensions, '--user-data-dir', state.userData];
   if (smokeTestDriver) args.push('--vscode-option', 'enable-smoke-test-driver');
   args.push(workspace);
-  const child = spawn(codeServerBin(), args, { env: serverEnv(state), detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(codeServerBin(), args, { env: { ...serverEnv(state), ...env }, detached: true, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   let exited = null;
   child.on('exit', (code, signal) => { exited = code ?? signal; });

@@ -77,7 +77,12 @@ async function installOnce(dest, isComplete, install) {
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.rmSync(dest, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
-    await install(tmp);
+    try {
+      await install(tmp);
+    } catch (e) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
     fs.renameSync(tmp, dest);
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
@@ -92,9 +97,25 @@ export async function ensureNode24() {
   return node24Bin();
 }
 
+/** System packages code-server's native modules need to compile on Linux (Debian names). */
+function missingBuildDeps() {
+  if (process.platform !== 'linux') return [];
+  const missing = [];
+  if (!fs.existsSync('/usr/include/gssapi/gssapi.h')) missing.push('libkrb5-dev');
+  for (const [tool, pkg] of [['make', 'build-essential'], ['g++', 'build-essential'], ['python3', 'python3']]) {
+    const found = (process.env.PATH ?? '').split(path.delimiter).some((d) => fs.existsSync(path.join(d, tool)));
+    if (!found && !missing.includes(pkg)) missing.push(pkg);
+  }
+  return missing;
+}
+
 /** About 2 minutes on 2 cores: code-server's postinstall compiles native modules (needs libkrb5-dev, a C++ toolchain). */
 export async function ensureCodeServer() {
   await ensureNode24();
+  const missing = fs.existsSync(codeServerBin()) ? [] : missingBuildDeps();
+  if (missing.length) {
+    throw new Error(`code-server needs system packages to build: apt-get install -y ${missing.join(' ')} (.ci/run installs them)`);
+  }
   await installOnce(codeServerPrefix(), () => fs.existsSync(codeServerBin()), (tmp) =>
     run('npm', ['install', '-g', '--prefix', tmp, ...npmQuiet, `code-server@${VERSIONS.codeServer}`], {
       cwd: tmp,

@@ -1,0 +1,54 @@
+// `npm test`: builds, then runs the three layers in order (a failed layer does not stop the next one):
+//   unit         node:test, no VS Code                        test/unit/**/*.test.ts
+//   integration  mocha inside a real VS Code extension host   test/integration/**/*.test.ts
+//   e2e          Playwright + Chromium against code-server    test/e2e/**/*.test.ts
+// `node test/run-all.mjs unit e2e` runs only the named layers. Prints "N passed, N failed" per layer and overall.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, SCREENSHOTS_DIR, elapsed, runStreaming } from './support/layers.mjs';
+
+const LAYERS = ['unit', 'integration', 'e2e'];
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((l) => !LAYERS.includes(l));
+if (unknown.length) {
+  console.error(`unknown layer(s) ${unknown.join(', ')}; known: ${LAYERS.join(', ')}`);
+  process.exit(2);
+}
+const layers = wanted.length ? LAYERS.filter((l) => wanted.includes(l)) : LAYERS;
+const t0 = Date.now();
+
+async function build() {
+  for (const args of [['esbuild.mjs'], ['esbuild.mjs', '--tests']]) {
+    const { code } = await runStreaming(process.execPath, args);
+    if (code !== 0) return false;
+  }
+  return true;
+}
+
+async function runLayer(layer) {
+  const summary = path.join(ROOT, 'test-results', `${layer}-summary.json`);
+  fs.rmSync(summary, { force: true });
+  const started = Date.now();
+  console.log(`\n=== ${layer} ===`);
+  const { code } = await runStreaming(process.execPath, [path.join('test', layer, 'run.mjs')],
+    { env: { ...process.env, DLLM_LAYER_SUMMARY: summary } });
+  const result = fs.existsSync(summary) ? JSON.parse(fs.readFileSync(summary, 'utf8')) : { passed: 0, failed: 1 };
+  if (code !== 0 && result.failed === 0) result.failed = 1; // crashed after reporting
+  return { layer, passed: result.passed, failed: result.failed, time: elapsed(started) };
+}
+
+const results = [];
+if (!(await build())) {
+  results.push({ layer: 'build', passed: 0, failed: 1, time: elapsed(t0) });
+} else {
+  for (const layer of layers) results.push(await runLayer(layer));
+}
+
+console.log('\n=== summary ===');
+for (const r of results) console.log(`${(r.layer + ':').padEnd(13)} ${r.passed} passed, ${r.failed} failed  (${r.time})`);
+if (layers.includes('e2e') || layers.includes('integration')) console.log(`screenshots:  ${SCREENSHOTS_DIR}`);
+console.log(`total time:   ${elapsed(t0)}`);
+const passed = results.reduce((n, r) => n + r.passed, 0);
+const failed = results.reduce((n, r) => n + r.failed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
