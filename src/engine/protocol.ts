@@ -19,6 +19,10 @@ export type CommitRule =
   | 'fallback-best'
   | 'early-exit';
 
+/** Block KV cache mode (Fast-dLLM): none, prefix (K/V before the block), dual (prefix and suffix). */
+export const CACHE_MODES = ['none', 'prefix', 'dual'] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+
 export interface DecodeThresholds {
   /** Fast-dLLM base threshold τ (commit if p1 ≥ τ). */
   tau: number;
@@ -34,11 +38,30 @@ export interface DecodeThresholds {
   /** Streaming-dLLM: suffix window (tokens) and α of the dynamic threshold. */
   streamingSuffixWindow: number;
   streamingAlpha: number;
+  /** Fast-dLLM factor variant: the k-th most confident token needs p1 ≥ 1 − factor/(k+1). */
+  factor: number;
+}
+
+/** Decoding knobs besides thresholds. Unset fields take the policy's defaults (src/engine/defaults.ts). */
+export interface DecodeOptions {
+  /** Semi-autoregressive block length B. */
+  blockSize: number;
+  cache: CacheMode;
+  /** llada only: total denoising steps over the canvas; default = canvas length (one token per step). */
+  lladaSteps?: number;
+  /** fast-dllm base rule: fixed threshold τ, or the factor rule. */
+  baseRule: 'threshold' | 'factor';
+  /** R² token cluster: which position of a run to commit. */
+  tokenClusterPick: 'confidence' | 'mid';
+  /** R² temporal finalization: aggregate over the streak compared with τt. */
+  temporalEval: 'last' | 'ave' | 'max';
 }
 
 export interface CompletionRequest {
   /** Unique per request; used for cancel and for step events. */
   id: string;
+  /** One request in flight per key (e.g. an editor's URI): a new request on the same key cancels the previous one. */
+  editorKey?: string;
   prefix: string;
   suffix: string;
   languageId?: string;
@@ -48,8 +71,13 @@ export interface CompletionRequest {
   thresholds?: Partial<DecodeThresholds>;
   /** Stop the completion at the first newline (single-line inline mode). */
   singleLine?: boolean;
-  /** Also report the steps a plain llada / fast-dllm decode of the same canvas would use. */
+  /** Also report the steps a plain llada / fast-dllm decode of the same canvas would use (runs them). */
   measureBaselines?: boolean;
+  options?: Partial<DecodeOptions>;
+  /** The prefix starts at offset 0 of the file, so BOS goes before it (dropped anyway if the prefix is truncated). Default true. */
+  prefixIsFileStart?: boolean;
+  /** Send step events (default true). The CLI and benchmarks turn them off. */
+  emitSteps?: boolean;
 }
 
 export interface CommitInfo {
@@ -85,8 +113,23 @@ export interface RequestMetrics {
   stepsSavedVsLladaPct: number;
   stepsSavedVsFastDllmPct?: number;
   policy: PolicyName;
+  cache: CacheMode;
   executionProvider: string;
+  /** MASK positions in the canvas (= maxNewTokens). */
+  canvasLength: number;
+  /** Canvas positions committed by a decoding rule (not by the early-exit fill). */
+  committedPositions: number;
+  /** Tokens fed to the model over all passes (a cost measure next to NFE). */
+  queryTokens: number;
+  /** Prompt tokens kept / dropped by truncation around the cursor. */
+  prefixTokens: number;
+  suffixTokens: number;
+  truncatedPrefixTokens: number;
+  truncatedSuffixTokens: number;
 }
+
+/** Why decoding stopped. */
+export type StopReason = 'complete' | 'early-exit' | 'single-line' | 'cancelled';
 
 export interface TokenTrace {
   index: number;
@@ -101,6 +144,9 @@ export interface CompletionResult {
   /** The text that goes between prefix and suffix, padding removed. */
   completion: string;
   cancelled: boolean;
+  stopReason: StopReason;
+  /** Token ids of the completion (before the first PAD). */
+  tokenIds: number[];
   metrics: RequestMetrics;
   trace: TokenTrace[];
   commitsPerStep: number[];
@@ -109,10 +155,19 @@ export interface CompletionResult {
 export interface EngineStatus {
   state: 'idle' | 'loading' | 'ready' | 'busy' | 'error';
   modelName?: string;
+  modelDir?: string;
+  /** The provider asked for (settings), next to the one in use. */
+  requestedExecutionProvider?: ExecutionProviderName;
   executionProvider?: string;
   /** Why a requested execution provider was not used, if it was not. */
   fallbackReason?: string;
   error?: string;
+  /** Error code of the last failure, when state is 'error'. */
+  errorCode?: EngineErrorInfo['code'];
+  /** Requests waiting or running in the engine. */
+  pending?: number;
+  /** Worker restarts after crashes since the client started. */
+  restarts?: number;
 }
 
 /** A clear, user-facing engine error. `code` is stable for tests. */
@@ -130,3 +185,28 @@ export interface EngineErrorInfo {
     | 'INTERNAL';
   message: string;
 }
+
+/** What the engine needs to load a model. */
+export interface EngineConfig {
+  /** Folder with model.onnx, tokenizer.json, config.json. */
+  modelDir: string;
+  executionProvider: ExecutionProviderName;
+  /** CPU threads for onnxruntime (default 2). */
+  intraOpNumThreads?: number;
+}
+
+/** Messages from the client to the worker. */
+export type ToWorkerMessage =
+  | { type: 'configure'; config: EngineConfig }
+  | { type: 'complete'; request: CompletionRequest }
+  | { type: 'cancel'; id: string }
+  | { type: 'shutdown' };
+
+/** Messages from the worker to the client. */
+export type FromWorkerMessage =
+  | { type: 'ready' }
+  | { type: 'status'; status: EngineStatus }
+  | { type: 'step'; event: StepEvent }
+  | { type: 'result'; result: CompletionResult }
+  | { type: 'error'; requestId?: string; error: EngineErrorInfo }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
