@@ -1,6 +1,8 @@
 // `npm run package`: one VSIX per platform, each with only that platform's onnxruntime-node binaries.
 //   node .ci/package.mjs                      every supported target
 //   node .ci/package.mjs --target linux-x64   just one (repeatable)
+//   node .ci/package.mjs --cuda --target linux-x64
+//       after `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`: keep the downloaded CUDA provider libraries, no size limit
 // VSIX files land in out/vsix/. vsce needs Node >= 22, so it runs on the cached Node 24 (see toolchain.mjs).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -75,7 +77,7 @@ export function ignoreLinesFor(target, { platforms, installOnly, otherModelDirs 
 }
 
 /** Problems with a packaged VSIX's file list; empty when it is right for the target. */
-export function checkVsixEntries(target, names, { expectModel }) {
+export function checkVsixEntries(target, names, { expectModel, cuda = false }) {
   const problems = [];
   const own = TARGETS[target];
   const has = (re) => names.some((n) => re.test(n));
@@ -86,7 +88,7 @@ export function checkVsixEntries(target, names, { expectModel }) {
   }
   const foreign = names.filter((n) => /\/onnxruntime-node\/bin\/napi-v\d+\//.test(n) && !n.includes(`/${own}/`));
   if (foreign.length) problems.push(`other platforms' binaries included: ${foreign.slice(0, 3).join(', ')}`);
-  if (has(/providers_cuda|providers_tensorrt/)) problems.push('CUDA / TensorRT provider libraries included');
+  if (!cuda && has(/providers_cuda|providers_tensorrt/)) problems.push('CUDA / TensorRT provider libraries included');
   for (const dir of ['src/', 'test/', 'out/', 'models/train/', 'node_modules/@huggingface/']) {
     if (names.some((n) => n.startsWith(`extension/${dir}`))) problems.push(`${dir} must not be packaged`);
   }
@@ -110,7 +112,7 @@ function packageTarget(target, vsix) {
 }
 
 /** Packages the given targets; returns [{target, vsix, mb}]. Throws when a VSIX is wrong or too big. */
-export async function packageVsix(targets = Object.keys(TARGETS)) {
+export async function packageVsix(targets = Object.keys(TARGETS), { cuda = false } = {}) {
   await ensureNode24();
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -120,12 +122,12 @@ export async function packageVsix(targets = Object.keys(TARGETS)) {
   const results = [];
   for (const target of targets) {
     if (!platforms.includes(TARGETS[target])) throw new Error(`onnxruntime-node has no binaries for ${target}`);
-    const vsix = path.join(OUT_DIR, `dllm-code-${target}-${version}.vsix`);
+    const vsix = path.join(OUT_DIR, `dllm-code-${target}${cuda ? '-cuda' : ''}-${version}.vsix`);
     fs.rmSync(vsix, { force: true });
     packageTarget(target, vsix);
-    const problems = checkVsixEntries(target, zipEntries(vsix).map((e) => e.name), { expectModel });
+    const problems = checkVsixEntries(target, zipEntries(vsix).map((e) => e.name), { expectModel, cuda });
     const mb = fs.statSync(vsix).size / 1024 / 1024;
-    if (SIZE_LIMIT_MB[target] && mb > SIZE_LIMIT_MB[target]) problems.push(`${mb.toFixed(1)} MB > ${SIZE_LIMIT_MB[target]} MB limit`);
+    if (!cuda && SIZE_LIMIT_MB[target] && mb > SIZE_LIMIT_MB[target]) problems.push(`${mb.toFixed(1)} MB > ${SIZE_LIMIT_MB[target]} MB limit`);
     if (problems.length) throw new Error(`${path.basename(vsix)}:\n  ${problems.join('\n  ')}`);
     results.push({ target, vsix, mb });
   }
@@ -137,16 +139,18 @@ export async function packageVsix(targets = Object.keys(TARGETS)) {
   return results;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const args = process.argv.slice(2);
   const targets = [];
+  let cuda = false;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--target') targets.push(args[++i]);
+    else if (args[i] === '--cuda') cuda = true;
     else if (args[i].startsWith('--target=')) targets.push(args[i].slice('--target='.length));
     else { console.error(`unknown argument ${args[i]}`); process.exit(2); }
   }
   try {
-    await packageVsix(targets.length ? targets : undefined);
+    await packageVsix(targets.length ? targets : undefined, { cuda });
   } catch (e) {
     console.error(`\npackage failed: ${e.message}`);
     process.exit(1);

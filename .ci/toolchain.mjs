@@ -125,7 +125,7 @@ export async function ensureCodeServer() {
   return codeServerBin();
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   if (process.argv[2] !== 'ensure') {
     console.error('usage: node .ci/toolchain.mjs ensure');
     process.exit(2);

@@ -21,7 +21,8 @@ suite('workbench with the installed VSIX', () => {
     await screenshot(page, '01-workbench-status-bar');
   });
 
-  test('the command palette lists the four dLLM commands', async () => {
+  test('with an editor open, the command palette lists the four dLLM commands', async () => {
+    await openFile(page, 'fibonacci.py'); // Fill Block is offered only when an editor is open
     await openCommandPalette(page, 'dLLM:');
     const rows = (await paletteRows(page)).join('\n');
     await screenshot(page, '02-command-palette');

@@ -6,6 +6,7 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import util from 'node:util';
 import { CHROMIUM_ARGS, chromiumPath, makeStateDir, remoteUri, startCodeServer, workbenchUrl } from '../../.ci/codeServer.mjs';
 import { ensureCodeServer } from '../../.ci/toolchain.mjs';
 import { ROOT, SCREENSHOTS_DIR, elapsed, writeSummary } from '../support/layers.mjs';
@@ -13,6 +14,8 @@ import { ROOT, SCREENSHOTS_DIR, elapsed, writeSummary } from '../support/layers.
 const TESTS_ENTRY = path.join(ROOT, 'out', 'test', 'integration', 'index');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'integration-workspace');
 const TIMEOUT_MS = Number(process.env.DLLM_INTEGRATION_TIMEOUT_MS || 300_000);
+// Workbench chatter unrelated to the tests (offline gallery lookups, agent host); DLLM_VERBOSE=1 shows it.
+const NOISE = /ENOTFOUND open-vsx\.org|\[AgentHost|\[AccountPolicyGate\]|Creating a socket \(/;
 const t0 = Date.now();
 const log = (m) => console.log(`[integration ${elapsed(t0)}] ${m}`);
 
@@ -98,7 +101,8 @@ async function runCodeServer(state, resultsFile) {
     page.on('pageerror', (e) => log(`[pageerror] ${e.message}`));
     const exitCode = new Promise((resolve) => {
       page.exposeFunction('codeAutomationLog', (type, args) => {
-        const text = (Array.isArray(args) ? args : [args]).map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+        const text = util.format(...(Array.isArray(args) ? args : [args]));
+        if (!process.env.DLLM_VERBOSE && NOISE.test(text)) return;
         for (const line of text.split('\n')) console.log(`  [exthost] ${line}`);
       });
       page.exposeFunction('codeAutomationExit', async (code) => {
