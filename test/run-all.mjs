@@ -37,6 +37,11 @@ async function runLayer(layer) {
   return { layer, passed: result.passed, failed: result.failed, time: elapsed(started) };
 }
 
+// Screenshots of an earlier run would be mistaken for this run's.
+if (fs.existsSync(SCREENSHOTS_DIR) && (layers.includes('e2e') || layers.includes('integration'))) {
+  for (const f of fs.readdirSync(SCREENSHOTS_DIR)) if (f.endsWith('.png')) fs.rmSync(path.join(SCREENSHOTS_DIR, f));
+}
+
 const results = [];
 if (!(await build())) {
   results.push({ layer: 'build', passed: 0, failed: 1, time: elapsed(t0) });
