@@ -33,6 +33,7 @@ export function defaultDecodeOptions(policy: PolicyName): DecodeOptions {
     baseRule: 'threshold',
     tokenClusterPick: 'confidence',
     temporalEval: 'last',
+    stopWhenAnswerFinal: false,
   };
 }
 

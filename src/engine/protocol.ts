@@ -55,6 +55,12 @@ export interface DecodeOptions {
   tokenClusterPick: 'confidence' | 'mid';
   /** R² temporal finalization: aggregate over the streak compared with τt. */
   temporalEval: 'last' | 'ave' | 'max';
+  /**
+   * Stop as soon as the answer cannot change: the canvas start is committed up to and including an end token (PAD).
+   * Lossless (commits are write-once and the completion ends at the first PAD), but not part of the reference
+   * samplers, so it is off by default and the benchmark reports it separately. Editors should turn it on.
+   */
+  stopWhenAnswerFinal: boolean;
 }
 
 export interface CompletionRequest {
@@ -121,15 +127,21 @@ export interface RequestMetrics {
   committedPositions: number;
   /** Tokens fed to the model over all passes (a cost measure next to NFE). */
   queryTokens: number;
-  /** Prompt tokens kept / dropped by truncation around the cursor. */
+  /** Prompt tokens kept, and characters dropped by truncation around the cursor (0 = nothing dropped). */
   prefixTokens: number;
   suffixTokens: number;
-  truncatedPrefixTokens: number;
-  truncatedSuffixTokens: number;
+  truncatedPrefixChars: number;
+  truncatedSuffixChars: number;
+  /** Model load time paid by this request (0 when the model was already loaded); not part of `ms`. */
+  loadMs: number;
 }
 
-/** Why decoding stopped. */
-export type StopReason = 'complete' | 'early-exit' | 'single-line' | 'cancelled';
+/**
+ * Why decoding stopped: every block decoded; the Streaming-dLLM early exit (a finished block held the end token);
+ * the answer became final early (single-line mode saw a newline, or `stopWhenAnswerFinal` saw the end token right
+ * after a fully committed answer); or a cancel.
+ */
+export type StopReason = 'complete' | 'early-exit' | 'single-line' | 'answer-final' | 'cancelled';
 
 export interface TokenTrace {
   index: number;

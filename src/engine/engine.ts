@@ -1,0 +1,214 @@
+// The engine: loads a model directory lazily, then turns completion requests into completions with step events and
+// metrics. No vscode, no threads: the worker (worker.ts) and the CLI both drive this class.
+import { buildCanvas, trimForEncoding } from './canvas';
+import { decode, type DecodeModel, type DecodeOutcome } from './decoder';
+import { defaultDecodeOptions } from './defaults';
+import { EngineError, toEngineError } from './errors';
+import { requestMetrics } from './metrics';
+import { type ModelConfig, modelPaths, readModelConfig } from './modelConfig';
+import { policySpec } from './policies';
+import type {
+  CommitInfo, CompletionRequest, CompletionResult, EngineConfig, EngineStatus, PolicyName, StepEvent, StopReason,
+} from './protocol';
+import { type DecodeSettings, resolveRequest } from './request';
+import { ModelSession } from './session';
+import { TextTokenizer } from './tokenizer';
+
+export interface LoadedModel {
+  config: ModelConfig;
+  tokenizer: TextTokenizer;
+  session: ModelSession;
+  loadMs: number;
+}
+
+export interface RequestHooks {
+  onStep?: (event: StepEvent) => void;
+  /** Checked before every forward pass. */
+  isCancelled?: () => boolean;
+}
+
+export interface EngineOptions {
+  /** Fail instead of falling back to the CPU when the requested provider is unavailable. */
+  strictProvider?: boolean;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+const NEWLINE = /\r?\n/;
+
+export class Engine {
+  private loading: Promise<LoadedModel> | undefined;
+  private loaded: LoadedModel | undefined;
+  private lastError: EngineError | undefined;
+  private busy = false;
+
+  constructor(readonly config: EngineConfig, private readonly engineOptions: EngineOptions = {}) {}
+
+  status(): EngineStatus {
+    const base = { modelDir: this.config.modelDir, requestedExecutionProvider: this.config.executionProvider };
+    if (this.loaded) {
+      return {
+        ...base, state: this.busy ? 'busy' : 'ready', modelName: this.loaded.config.name,
+        executionProvider: this.loaded.session.executionProvider, fallbackReason: this.loaded.session.fallbackReason,
+      };
+    }
+    if (this.loading) return { ...base, state: 'loading' };
+    if (this.lastError) return { ...base, state: 'error', error: this.lastError.message, errorCode: this.lastError.code };
+    return { ...base, state: 'idle' };
+  }
+
+  /** Loads the model once; a failed load is retried by the next call. */
+  load(): Promise<LoadedModel> {
+    if (this.loaded) return Promise.resolve(this.loaded);
+    this.loading ??= this.loadNow().then(
+      (m) => { this.loaded = m; this.loading = undefined; this.lastError = undefined; return m; },
+      (err) => { this.loading = undefined; this.lastError = toEngineError(err); throw this.lastError; },
+    );
+    return this.loading;
+  }
+
+  private async loadNow(): Promise<LoadedModel> {
+    const t0 = performance.now();
+    const paths = modelPaths(this.config.modelDir);
+    const config = readModelConfig(paths.config);
+    const tokenizer = TextTokenizer.load(paths.tokenizer, config);
+    const session = await ModelSession.create(paths.model, config, {
+      executionProvider: this.config.executionProvider,
+      intraOpNumThreads: this.config.intraOpNumThreads,
+      strictProvider: this.engineOptions.strictProvider,
+    });
+    const loadMs = performance.now() - t0;
+    this.engineOptions.log?.('info', `Loaded ${config.name} from ${paths.dir} on ${session.executionProvider} in ${loadMs.toFixed(0)} ms.`);
+    if (session.fallbackReason) this.engineOptions.log?.('warn', `Execution provider: ${session.fallbackReason}.`);
+    return { config, tokenizer, session, loadMs };
+  }
+
+  async complete(request: CompletionRequest, hooks: RequestHooks = {}): Promise<CompletionResult> {
+    const alreadyLoaded = this.loaded !== undefined;
+    const model = await this.load();
+    const settings = resolveRequest(request, model.config.blockSize);
+    this.busy = true;
+    try {
+      return await this.run(model, request, settings, hooks, alreadyLoaded ? 0 : model.loadMs);
+    } catch (err) {
+      throw toEngineError(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private decodeModel(model: LoadedModel): DecodeModel {
+    const { config, session, tokenizer } = model;
+    return {
+      forward: session.forward, maskId: config.maskId, endId: config.padId, logitShift: config.logitShift,
+      kvCache: config.kvCache, nLayers: config.nLayers, nHeads: config.nHeads, headDim: config.headDim,
+      checkId: (id) => tokenizer.checkId(id),
+    };
+  }
+
+  private encodeContext(model: LoadedModel, request: CompletionRequest, canvasLength: number) {
+    const { tokenizer, config } = model;
+    const budget = config.maxLength - canvasLength;
+    let chars = config.maxLength * 16;
+    for (;;) {
+      const window = trimForEncoding(request.prefix, request.suffix, chars);
+      const prefixIds = tokenizer.encode(window.prefix);
+      const suffixIds = tokenizer.encode(window.suffix);
+      // A side cut by characters must still hold a whole budget of tokens; otherwise widen the window and retry.
+      const prefixEnough = window.prefix.length === request.prefix.length || prefixIds.length >= budget;
+      const suffixEnough = window.suffix.length === request.suffix.length || suffixIds.length >= budget;
+      if (prefixEnough && suffixEnough) return { prefixIds, suffixIds };
+      chars *= 2;
+    }
+  }
+
+  private async run(model: LoadedModel, request: CompletionRequest, settings: DecodeSettings, hooks: RequestHooks,
+    loadMs: number): Promise<CompletionResult> {
+    const t0 = performance.now();
+    const { config, tokenizer } = model;
+    const { prefixIds, suffixIds } = this.encodeContext(model, request, settings.maxNewTokens);
+    const layout = buildCanvas({
+      prefixIds, suffixIds, canvasLength: settings.maxNewTokens, maxLength: config.maxLength,
+      maskId: config.maskId, bosId: config.bosId, useBos: request.prefixIsFileStart !== false,
+    });
+    const cleanLength = (s: string) => s.replace(/\uE000/g, '').length;
+    const keptPrefixText = tokenizer.decode(prefixIds.slice(prefixIds.length - layout.prefixTokens));
+    const keptSuffixText = tokenizer.decode(suffixIds.slice(0, layout.suffixTokens));
+    const truncatedPrefixChars = Math.max(0, cleanLength(request.prefix) - keptPrefixText.length);
+    const truncatedSuffixChars = Math.max(0, cleanLength(request.suffix) - keptSuffixText.length);
+
+    const { padId, maskId } = config;
+    const singleLine = request.singleLine === true;
+    const emit = request.emitSteps !== false && hooks.onStep !== undefined;
+    const textBeforeEnd = (ids: ArrayLike<number>) => {
+      const out: number[] = [];
+      for (let i = 0; i < ids.length && ids[i] !== padId && ids[i] !== maskId; i++) out.push(ids[i]);
+      return out;
+    };
+    let firstCommitMs = 0;
+    const outcome = await decode(this.decodeModel(model), {
+      sequence: layout.sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd,
+      spec: settings.spec, thresholds: settings.thresholds, options: settings.options,
+      isCancelled: hooks.isCancelled,
+      onStep: (info) => {
+        if (firstCommitMs === 0) firstCommitMs = performance.now() - t0;
+        if (!emit) return;
+        const commits: CommitInfo[] = info.commits.map((c) => ({
+          index: c.index, tokenId: c.tokenId, text: tokenizer.tokenText(c.tokenId), rule: c.rule, confidence: c.confidence,
+        }));
+        const canvas = Array.from(info.canvas, (t) => (t === maskId ? null : tokenizer.tokenText(t)));
+        hooks.onStep!({
+          requestId: request.id, step: info.step, commits,
+          stablePrefix: tokenizer.decode(textBeforeEnd(info.canvas)),
+          canvas, maskedRemaining: canvas.filter((t) => t === null).length,
+        });
+      },
+      answerIsFinal: (prefix): StopReason | undefined => {
+        if (singleLine && NEWLINE.test(tokenizer.decode(textBeforeEnd(prefix)))) return 'single-line';
+        if (settings.options.stopWhenAnswerFinal && prefix.includes(padId)) return 'answer-final';
+        return undefined;
+      },
+    });
+
+    const tokenIds = textBeforeEnd(outcome.canvas);
+    let completion = tokenizer.decode(tokenIds);
+    if (singleLine) completion = completion.split(NEWLINE)[0];
+    const ms = performance.now() - t0;
+    const baselines = request.measureBaselines ? await this.baselines(model, layout, settings) : {};
+    const metrics = requestMetrics({
+      outcome, policy: settings.policy, executionProvider: model.session.executionProvider,
+      completionTokens: tokenIds.length, ms, timeToFirstCommitMs: firstCommitMs, canvasLength: settings.maxNewTokens,
+      ...baselines,
+      prefixTokens: layout.prefixTokens, suffixTokens: layout.suffixTokens,
+      truncatedPrefixChars, truncatedSuffixChars, loadMs,
+    });
+    return {
+      requestId: request.id, completion, cancelled: outcome.stopReason === 'cancelled', stopReason: outcome.stopReason,
+      tokenIds, metrics,
+      trace: outcome.commits.map((c) => ({
+        index: c.index, text: tokenizer.tokenText(c.tokenId), step: c.step, rule: c.rule, confidence: c.confidence,
+      })),
+      commitsPerStep: outcome.commitsPerStep,
+    };
+  }
+
+  /** NFE of plain llada and fast-dllm decodes of the same canvas (fresh copies; no events). */
+  private async baselines(model: LoadedModel, layout: ReturnType<typeof buildCanvas>,
+    settings: DecodeSettings): Promise<{ lladaNfe: number; fastDllmNfe: number }> {
+    const run = async (policy: PolicyName): Promise<DecodeOutcome> => {
+      const options = { ...defaultDecodeOptions(policy), blockSize: settings.options.blockSize };
+      const sequence = layout.sequence.slice();
+      sequence.fill(model.config.maskId, layout.canvasStart, layout.canvasEnd);
+      return decode(this.decodeModel(model), {
+        sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd,
+        spec: policySpec(policy, options), thresholds: settings.thresholds, options,
+      });
+    };
+    return { lladaNfe: (await run('llada')).nfe, fastDllmNfe: (await run('fast-dllm')).nfe };
+  }
+
+  async dispose(): Promise<void> {
+    const loaded = this.loaded ?? (this.loading ? await this.loading.catch(() => undefined) : undefined);
+    this.loaded = undefined;
+    await loaded?.session.release().catch(() => undefined);
+  }
+}

@@ -1,0 +1,68 @@
+// Host-side key/value cache rows. The graph's keys are post-RoPE, so rows can be kept, dropped and reordered freely:
+// a cache is just the rows of the positions that are not in the current query.
+
+/** K/V rows of some canvas positions, laid out like the graph's tensors: [n_layers, 1, n_heads, length, head_dim]. */
+export class KvRows {
+  constructor(
+    readonly layers: number,
+    readonly heads: number,
+    readonly headDim: number,
+    readonly length: number,
+    readonly keys: Float32Array,
+    readonly values: Float32Array,
+  ) {
+    const expected = layers * heads * length * headDim;
+    if (keys.length !== expected || values.length !== expected) {
+      throw new RangeError(`KvRows: expected ${expected} floats, got keys ${keys.length}, values ${values.length}`);
+    }
+  }
+
+  static empty(layers: number, heads: number, headDim: number): KvRows {
+    return new KvRows(layers, heads, headDim, 0, new Float32Array(0), new Float32Array(0));
+  }
+
+  get dims(): [number, number, number, number, number] {
+    return [this.layers, 1, this.heads, this.length, this.headDim];
+  }
+
+  /** The given rows (indices into this.length), in that order. Consecutive runs are copied in one go. */
+  select(rows: readonly number[]): KvRows {
+    const { layers, heads, headDim: d, length } = this;
+    const n = rows.length;
+    const keys = new Float32Array(layers * heads * n * d);
+    const values = new Float32Array(keys.length);
+    for (let lh = 0; lh < layers * heads; lh++) {
+      const src = lh * length * d;
+      const dst = lh * n * d;
+      let r = 0;
+      while (r < n) {
+        let run = 1;
+        while (r + run < n && rows[r + run] === rows[r] + run) run++;
+        const from = src + rows[r] * d;
+        keys.set(this.keys.subarray(from, from + run * d), dst + r * d);
+        values.set(this.values.subarray(from, from + run * d), dst + r * d);
+        r += run;
+      }
+    }
+    return new KvRows(layers, heads, d, n, keys, values);
+  }
+
+  /** Rows of `parts` one after another. */
+  static concat(parts: readonly KvRows[]): KvRows {
+    const [first] = parts;
+    const { layers, heads, headDim: d } = first;
+    const n = parts.reduce((a, p) => a + p.length, 0);
+    const keys = new Float32Array(layers * heads * n * d);
+    const values = new Float32Array(keys.length);
+    for (let lh = 0; lh < layers * heads; lh++) {
+      let offset = lh * n * d;
+      for (const p of parts) {
+        const from = lh * p.length * d;
+        keys.set(p.keys.subarray(from, from + p.length * d), offset);
+        values.set(p.values.subarray(from, from + p.length * d), offset);
+        offset += p.length * d;
+      }
+    }
+    return new KvRows(layers, heads, d, n, keys, values);
+  }
+}

@@ -1,0 +1,51 @@
+// Per-request metrics from a decode outcome.
+import type { DecodeOutcome } from './decoder';
+import type { PolicyName, RequestMetrics } from './protocol';
+
+export const savedPct = (nfe: number, baseline: number) => (baseline > 0 ? 100 * (1 - nfe / baseline) : 0);
+
+export interface MetricsInput {
+  outcome: DecodeOutcome;
+  policy: PolicyName;
+  executionProvider: string;
+  completionTokens: number;
+  ms: number;
+  timeToFirstCommitMs: number;
+  canvasLength: number;
+  /** Measured baselines on the same canvas, when asked for. */
+  lladaNfe?: number;
+  fastDllmNfe?: number;
+  prefixTokens: number;
+  suffixTokens: number;
+  truncatedPrefixChars: number;
+  truncatedSuffixChars: number;
+  loadMs: number;
+}
+
+export function requestMetrics(m: MetricsInput): RequestMetrics {
+  const { outcome } = m;
+  const committedPositions = outcome.commits.length;
+  // llada commits one token per step, so on the same canvas it needs one pass per canvas position.
+  const lladaNfe = m.lladaNfe ?? m.canvasLength;
+  return {
+    nfe: outcome.nfe,
+    tokens: m.completionTokens,
+    tokensPerStep: outcome.nfe > 0 ? committedPositions / outcome.nfe : 0,
+    ms: m.ms,
+    timeToFirstCommitMs: m.timeToFirstCommitMs,
+    lladaNfe,
+    ...(m.fastDllmNfe !== undefined ? { fastDllmNfe: m.fastDllmNfe, stepsSavedVsFastDllmPct: savedPct(outcome.nfe, m.fastDllmNfe) } : {}),
+    stepsSavedVsLladaPct: savedPct(outcome.nfe, lladaNfe),
+    policy: m.policy,
+    cache: outcome.cache,
+    executionProvider: m.executionProvider,
+    canvasLength: m.canvasLength,
+    committedPositions,
+    queryTokens: outcome.queryTokens,
+    prefixTokens: m.prefixTokens,
+    suffixTokens: m.suffixTokens,
+    truncatedPrefixChars: m.truncatedPrefixChars,
+    truncatedSuffixChars: m.truncatedSuffixChars,
+    loadMs: m.loadMs,
+  };
+}

@@ -1,0 +1,195 @@
+// onnxruntime session: execution-provider choice with CPU fallback (and the reason), the load-time self-check against
+// config.json, and one forward pass in the graph contract of models/FORMAT.md.
+import * as ort from 'onnxruntime-node';
+import { DEFAULT_INTRA_OP_THREADS } from './defaults';
+import { EngineError } from './errors';
+import { KvRows } from './kvcache';
+import type { ModelConfig } from './modelConfig';
+import { EXECUTION_PROVIDERS, type ExecutionProviderName } from './protocol';
+import { type PositionStats, statsFromTopK } from './stats';
+
+export const GRAPH_INPUTS = ['input_ids', 'position_ids', 'past_keys', 'past_values', 'output_positions'] as const;
+export const GRAPH_OUTPUTS = ['top_ids', 'top_probs', 'neg_entropy', 'present_keys', 'present_values'] as const;
+
+/** One forward pass: the query tokens with their absolute positions, cached rows of the other tokens, wanted rows. */
+export interface ForwardRequest {
+  inputIds: readonly number[];
+  positions: readonly number[];
+  past: KvRows;
+  /** Query rows whose statistics are returned, in this order. */
+  outputRows: readonly number[];
+}
+
+export interface ForwardResult {
+  stats: PositionStats[];
+  /** K/V rows of the query tokens. */
+  present: KvRows;
+}
+
+export type ForwardFn = (request: ForwardRequest) => Promise<ForwardResult>;
+
+export interface ProviderChoice {
+  /** Providers to try, in order (CPU is always the last resort). */
+  candidates: string[];
+  /** Why the requested provider cannot be used at all, known before trying. */
+  unavailable?: string;
+}
+
+const PLATFORM_ONLY: Record<string, NodeJS.Platform> = { dml: 'win32', coreml: 'darwin' };
+
+export function isExecutionProvider(name: unknown): name is ExecutionProviderName {
+  return typeof name === 'string' && (EXECUTION_PROVIDERS as readonly string[]).includes(name);
+}
+
+/** Which providers to try for a setting. `auto` prefers CUDA when its build is installed, DirectML on Windows, else CPU. */
+export function chooseProviders(requested: ExecutionProviderName, platform: NodeJS.Platform = process.platform): ProviderChoice {
+  if (!isExecutionProvider(requested)) {
+    throw new EngineError('UNKNOWN_EP',
+      `Unknown execution provider "${String(requested)}". Known: ${EXECUTION_PROVIDERS.join(', ')}.`);
+  }
+  const backends = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
+  const usable = (ep: string): string | undefined => {
+    if (ep === 'cpu') return undefined;
+    const only = PLATFORM_ONLY[ep];
+    if (only && only !== platform) return `${ep} is only available on ${only === 'win32' ? 'Windows' : 'macOS'}`;
+    if (!backends.has(ep)) return `${ep} is not part of this onnxruntime-node build for ${platform}/${process.arch}`;
+    return undefined;
+  };
+  if (requested === 'auto') {
+    const auto = platform === 'win32' ? ['dml'] : backends.get('cuda') === true ? ['cuda'] : [];
+    return { candidates: [...auto.filter((ep) => !usable(ep)), 'cpu'] };
+  }
+  const reason = usable(requested);
+  return reason ? { candidates: ['cpu'], unavailable: reason } : { candidates: requested === 'cpu' ? ['cpu'] : [requested, 'cpu'] };
+}
+
+/** A readable one-line reason from an onnxruntime error. */
+export function providerFailureReason(ep: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/WebGPU adapter/i.test(message)) {
+    return `no WebGPU adapter on this machine (${message.match(/Failed to get a WebGPU adapter[^\n]*/)?.[0] ?? message.trim()})`;
+  }
+  if (ep === 'cuda' && /shared library|libcudart|libcublas|libonnxruntime_providers/i.test(message)) {
+    return 'the CUDA provider libraries are not installed (onnxruntime-node ships without them; install the CUDA build and CUDA 12)';
+  }
+  const line = message.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? message;
+  return `${ep} failed to start: ${line.replace(/^.*\] : \d+ : \w+ : /, '')}`;
+}
+
+export interface SessionOptions {
+  executionProvider: ExecutionProviderName;
+  intraOpNumThreads?: number;
+  /** Do not fall back to CPU when the requested provider fails (tests that need a specific provider). */
+  strictProvider?: boolean;
+}
+
+export class ModelSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly config: ModelConfig,
+    readonly executionProvider: string,
+    readonly fallbackReason: string | undefined,
+    private readonly forbidden: ReadonlySet<number>,
+  ) {}
+
+  static async create(modelFile: string, config: ModelConfig, options: SessionOptions): Promise<ModelSession> {
+    const choice = chooseProviders(options.executionProvider);
+    if (options.strictProvider && choice.unavailable) {
+      throw new EngineError('UNKNOWN_EP', `Execution provider ${options.executionProvider} unavailable: ${choice.unavailable}.`);
+    }
+    const reasons: string[] = choice.unavailable ? [choice.unavailable] : [];
+    let lastError: unknown;
+    for (const ep of choice.candidates) {
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(modelFile, {
+          executionProviders: [ep],
+          intraOpNumThreads: options.intraOpNumThreads ?? DEFAULT_INTRA_OP_THREADS,
+          interOpNumThreads: 1,
+          graphOptimizationLevel: 'all',
+          logSeverityLevel: 3,
+        });
+      } catch (err) {
+        lastError = err;
+        if (ep === 'cpu') break;
+        reasons.push(providerFailureReason(ep, err));
+        if (options.strictProvider) throw new EngineError('UNKNOWN_EP', `Execution provider ${ep} unavailable: ${reasons.at(-1)}.`);
+        continue;
+      }
+      const forbidden = new Set([config.maskId, config.bosId]);
+      const model = new ModelSession(session, config, ep, reasons.length ? reasons.join('; ') + '; using the CPU' : undefined, forbidden);
+      try {
+        await model.selfCheck();
+      } catch (err) {
+        await session.release().catch(() => undefined);
+        throw err;
+      }
+      return model;
+    }
+    throw new EngineError('MODEL_CORRUPT',
+      `${modelFile} could not be loaded by onnxruntime: ${lastError instanceof Error ? lastError.message.trim() : String(lastError)}`);
+  }
+
+  /** A tiny pass that checks the graph's names and shapes against config.json. */
+  private async selfCheck(): Promise<void> {
+    const { session, config } = this;
+    const missingIn = GRAPH_INPUTS.filter((n) => !session.inputNames.includes(n));
+    const missingOut = GRAPH_OUTPUTS.filter((n) => !session.outputNames.includes(n));
+    if (missingIn.length || missingOut.length) {
+      throw new EngineError('MODEL_CORRUPT', `model.onnx does not follow the model format: missing ` +
+        `${[...missingIn.map((n) => `input ${n}`), ...missingOut.map((n) => `output ${n}`)].join(', ')}.`);
+    }
+    const { nLayers, nHeads, headDim } = config;
+    let result: ForwardResult;
+    try {
+      result = await this.forward({
+        inputIds: [config.bosId, config.maskId], positions: [0, 1],
+        past: KvRows.empty(nLayers, nHeads, headDim), outputRows: [1],
+      });
+    } catch (err) {
+      if (err instanceof EngineError) throw err;
+      throw new EngineError('MODEL_CORRUPT',
+        `model.onnx does not match config.json (n_layers ${nLayers}, n_heads ${nHeads}, head_dim ${headDim}, ` +
+        `top_k ${config.topK}): ${err instanceof Error ? err.message.trim().split('\n').pop() : String(err)}`);
+    }
+    if (!(result.stats[0].tokenId >= 0 && result.stats[0].tokenId < config.vocabSize)) {
+      throw new EngineError('VOCAB_MISMATCH',
+        `model.onnx produced token id ${result.stats[0].tokenId}, outside config.json's vocab_size ${config.vocabSize}.`);
+    }
+  }
+
+  readonly forward: ForwardFn = async ({ inputIds, positions, past, outputRows }) => {
+    const { nLayers, nHeads, headDim, topK } = this.config;
+    const q = inputIds.length;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(inputIds, BigInt), [1, q]),
+      position_ids: new ort.Tensor('int64', BigInt64Array.from(positions, BigInt), [1, q]),
+      past_keys: new ort.Tensor('float32', past.keys, past.dims),
+      past_values: new ort.Tensor('float32', past.values, past.dims),
+      output_positions: new ort.Tensor('int64', BigInt64Array.from(outputRows, BigInt), [1, outputRows.length]),
+    };
+    const out = await this.session.run(feeds);
+    const topIds = out.top_ids;
+    const k = topIds.dims[2];
+    if (topIds.dims[1] !== outputRows.length || k !== topK) {
+      throw new EngineError('MODEL_CORRUPT',
+        `model.onnx returned top_ids of shape [${topIds.dims.join(', ')}], expected [1, ${outputRows.length}, ${topK}].`);
+    }
+    const presentDims = out.present_keys.dims;
+    if (presentDims[0] !== nLayers || presentDims[2] !== nHeads || presentDims[3] !== q || presentDims[4] !== headDim) {
+      throw new EngineError('MODEL_CORRUPT', `model.onnx returned present_keys of shape [${presentDims.join(', ')}], ` +
+        `expected [${nLayers}, 1, ${nHeads}, ${q}, ${headDim}].`);
+    }
+    const ids = topIds.data as BigInt64Array;
+    const probs = out.top_probs.data as Float32Array;
+    const negEntropy = out.neg_entropy.data as Float32Array;
+    const stats = outputRows.map((_, j) => statsFromTopK(ids, probs, negEntropy, k, j, this.forbidden, this.config.padId));
+    const present = new KvRows(nLayers, nHeads, headDim, q,
+      out.present_keys.data as Float32Array, out.present_values.data as Float32Array);
+    return { stats, present };
+  };
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
