@@ -8,7 +8,7 @@ Stages: npm, corpus, tokenizer, prepare, train, export, parity, eval.
 Setup (Debian): apt-get install python3-torch python3-numpy python3-onnx python3-regex libopenblas0-openmp
 libtcmalloc-minimal4; training re-executes itself with tcmalloc preloaded, OPENBLAS_CORETYPE unset and passive OpenMP waits.
 """
-import argparse, os, subprocess, sys
+import argparse, os, shutil, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
@@ -50,6 +50,8 @@ def main():
     stages = args.stages.split(',')
     work = os.path.join(HERE, 'work', 'tiny') if args.tiny else os.path.join(HERE, 'work')
     out = os.path.join(work, 'model') if args.tiny else args.out
+    if args.tiny and 'corpus' in stages:
+        shutil.rmtree(work, ignore_errors=True)  # a smoke run always starts from scratch
     os.makedirs(work, exist_ok=True)
     ckpt_dir = os.path.join(work, 'checkpoints')
     common = {'WORK_DIR': work}
