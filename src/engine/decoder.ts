@@ -114,7 +114,10 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
     let cachedQuery: number[] = visible;
     let pass = 0;
     while (block.includes(maskId)) {
-      if (params.isCancelled?.()) { stopReason = 'cancelled'; break decoding; }
+      if (params.isCancelled) {
+        await new Promise((resolve) => setImmediate(resolve)); // let a pending cancel message arrive first
+        if (params.isCancelled()) { stopReason = 'cancelled'; break decoding; }
+      }
       const firstPass = pass === 0;
       const query = firstPass || cache === 'none' ? visible : cachedQuery;
       const rowOf = new Map(query.map((p, i) => [p, i]));

@@ -1,6 +1,6 @@
 // Per-request metrics from a decode outcome.
 import type { DecodeOutcome } from './decoder';
-import type { PolicyName, RequestMetrics } from './protocol';
+import type { CompletionResult, PolicyName, RequestMetrics } from './protocol';
 
 export const savedPct = (nfe: number, baseline: number) => (baseline > 0 ? 100 * (1 - nfe / baseline) : 0);
 
@@ -47,5 +47,17 @@ export function requestMetrics(m: MetricsInput): RequestMetrics {
     truncatedPrefixChars: m.truncatedPrefixChars,
     truncatedSuffixChars: m.truncatedSuffixChars,
     loadMs: m.loadMs,
+  };
+}
+
+/** The result of a request cancelled before it started decoding. */
+export function cancelledBeforeStart(requestId: string, policy: PolicyName, executionProvider: string): CompletionResult {
+  return {
+    requestId, completion: '', cancelled: true, stopReason: 'cancelled', tokenIds: [], trace: [], commitsPerStep: [],
+    metrics: {
+      nfe: 0, tokens: 0, tokensPerStep: 0, ms: 0, timeToFirstCommitMs: 0, lladaNfe: 0, stepsSavedVsLladaPct: 0,
+      policy, cache: 'none', executionProvider, canvasLength: 0, committedPositions: 0, queryTokens: 0,
+      prefixTokens: 0, suffixTokens: 0, truncatedPrefixChars: 0, truncatedSuffixChars: 0, loadMs: 0,
+    },
   };
 }
