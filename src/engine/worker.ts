@@ -87,19 +87,20 @@ export class WorkerHost {
     } else {
       this.sendStatus();
     }
+    let reply: FromWorkerMessage;
     try {
       const result = await engine.complete(request, {
         onStep: (event) => this.port.send({ type: 'step', event }),
         isCancelled: () => this.cancelled.has(request.id),
       });
-      this.port.send({ type: 'result', result });
+      reply = { type: 'result', result };
     } catch (err) {
-      this.port.send({ type: 'error', requestId: request.id, error: toEngineError(err).toInfo() });
-    } finally {
-      this.cancelled.delete(request.id);
-      this.running = undefined;
-      this.sendStatus();
+      reply = { type: 'error', requestId: request.id, error: toEngineError(err).toInfo() };
     }
+    this.cancelled.delete(request.id);
+    this.running = undefined;
+    this.sendStatus(); // before the reply, so a client sees the new state when its request settles
+    this.port.send(reply);
   }
 
   private pending(): number {
