@@ -1,0 +1,111 @@
+// Language-agnostic, approximate scanning of source text: brackets outside strings and line comments.
+// Good enough for trimming completions; not a parser.
+
+export const OPENERS: Readonly<Record<string, string>> = { '(': ')', '[': ']', '{': '}' };
+export const CLOSERS: Readonly<Record<string, string>> = { ')': '(', ']': '[', '}': '{' };
+const QUOTES = new Set(['"', "'", '`']);
+
+export interface ScanResult {
+  /** Openers never closed, in order. */
+  unclosed: string[];
+  /** Closers with no opener to match (a closer that does not match the innermost opener counts too). */
+  unmatchedClosers: number;
+  /** Quote of a string still open at the end ('' if none). A newline ends ' and " strings. */
+  openString: string;
+  /** The text ends inside a `//` or `#` line comment. */
+  inLineComment: boolean;
+  /** Bracket depth (openers minus closers, floored per unmatched closer) at the end of each line. */
+  depthAtLineEnd: number[];
+  /** Lowest depth reached on each line (negative: the line closed brackets opened before the text). */
+  minDepthOnLine: number[];
+}
+
+/** `#` starts a comment only at line start or after whitespace (so `obj.#priv` and `"#"` are not comments). */
+function startsHashComment(text: string, i: number): boolean {
+  return text[i] === '#' && (i === 0 || /\s/.test(text[i - 1]));
+}
+
+export function scanCode(text: string): ScanResult {
+  const stack: string[] = [];
+  let unmatchedClosers = 0;
+  let openString = '';
+  let inLineComment = false;
+  let depth = 0;
+  let minDepth = 0;
+  const depthAtLineEnd: number[] = [];
+  const minDepthOnLine: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      depthAtLineEnd.push(depth);
+      minDepthOnLine.push(minDepth);
+      minDepth = depth;
+      inLineComment = false;
+      if (openString === '"' || openString === "'") openString = '';
+      continue;
+    }
+    if (inLineComment) continue;
+    if (openString) {
+      if (c === '\\') i++;
+      else if (c === openString) openString = '';
+      continue;
+    }
+    if (QUOTES.has(c)) {
+      openString = c;
+    } else if ((c === '/' && text[i + 1] === '/') || startsHashComment(text, i)) {
+      inLineComment = true;
+    } else if (c in OPENERS) {
+      stack.push(c);
+      depth++;
+    } else if (c in CLOSERS) {
+      if (stack.length > 0 && stack[stack.length - 1] === CLOSERS[c]) stack.pop();
+      else unmatchedClosers++;
+      depth--;
+      minDepth = Math.min(minDepth, depth);
+    }
+  }
+  depthAtLineEnd.push(depth);
+  minDepthOnLine.push(minDepth);
+  return { unclosed: stack, unmatchedClosers, openString, inLineComment, depthAtLineEnd, minDepthOnLine };
+}
+
+/** How far a text is from balanced: unclosed openers + unmatched closers + an unterminated string. */
+export function imbalance(text: string): number {
+  const s = scanCode(text);
+  return s.unclosed.length + s.unmatchedClosers + (s.openString ? 1 : 0);
+}
+
+/** Indentation width of a line (a tab counts as `tabSize` columns). */
+export function indentWidth(line: string, tabSize = 4): number {
+  let w = 0;
+  for (const c of line) {
+    if (c === ' ') w++;
+    else if (c === '\t') w += tabSize - (w % tabSize);
+    else break;
+  }
+  return w;
+}
+
+export const leadingWhitespace = (line: string): string => /^[ \t]*/.exec(line)![0];
+export const isBlank = (s: string): boolean => s.trim() === '';
+
+/** The part of `prefix` on the cursor's line. */
+export const currentLinePrefix = (prefix: string): string => prefix.slice(prefix.lastIndexOf('\n') + 1);
+
+/** The part of `suffix` on the cursor's line. */
+export function currentLineSuffix(suffix: string): string {
+  const nl = suffix.indexOf('\n');
+  return nl < 0 ? suffix : suffix.slice(0, nl);
+}
+
+/** A line that closes a block: starts with a closing bracket, or is a closing keyword (Ruby/Lua/shell style). */
+export function startsWithCloser(line: string): boolean {
+  const t = line.trimStart();
+  return t.length > 0 && (t[0] in CLOSERS || /^(end|fi|done|esac)\b/.test(t));
+}
+
+/** The line (before the cursor's) opens a block: ends with `{`, `(`, `[` or `:` (Python), ignoring a trailing comment. */
+export function opensBlock(linePrefix: string): boolean {
+  const t = linePrefix.replace(/\s+(\/\/|#).*$/, '').trimEnd();
+  return /[{([:]$/.test(t) || /=>$/.test(t);
+}

@@ -1,0 +1,150 @@
+// Post-filters: small pure functions that clean a model completion before it is shown.
+// Each takes the text and the cursor context and returns a (usually shorter) text. They only cut, never invent, so a
+// filtered stable prefix stays a prefix of the filtered final completion in the common case.
+import {
+  currentLinePrefix, currentLineSuffix, imbalance, indentWidth, isBlank, opensBlock, scanCode, startsWithCloser,
+} from './codeScan';
+
+export type CompletionShape = 'singleLine' | 'multiLine';
+
+export interface FilterContext {
+  /** Document text before the cursor (at least the current line and the lines above it). */
+  prefix: string;
+  /** Document text after the cursor. */
+  suffix: string;
+  shape: CompletionShape;
+  /** false while decoding: the text is the stable prefix so far and may still grow. */
+  final: boolean;
+}
+
+export type PostFilter = (text: string, ctx: FilterContext) => string;
+
+/** Keep lines [0, lineIndex): cut before line `lineIndex` together with the newline ending the line above it. */
+const cutBeforeLine = (text: string, lineIndex: number): string => text.split('\n').slice(0, Math.max(0, lineIndex)).join('\n');
+
+/** Keep lines [0, lineIndex]: cut from the newline that ends line `lineIndex`. */
+const cutAfterLine = (text: string, lineIndex: number): string => text.split('\n').slice(0, lineIndex + 1).join('\n');
+
+/** Lines whose content is known: all but a trailing partial line while decoding. */
+const decidedLineCount = (lines: string[], ctx: FilterContext): number => (ctx.final ? lines.length : lines.length - 1);
+
+/** Single-line mode: everything after the first newline goes. */
+export const trimToSingleLine: PostFilter = (text, ctx) => {
+  if (ctx.shape !== 'singleLine') return text;
+  const nl = text.indexOf('\n');
+  return nl < 0 ? text : text.slice(0, nl);
+};
+
+/** A completion that starts by repeating the line above the cursor is the model copying, not completing. */
+export const dropRepeatOfLineAbove: PostFilter = (text, ctx) => {
+  const prefixLines = ctx.prefix.split('\n');
+  if (prefixLines.length < 2) return text;
+  const above = prefixLines[prefixLines.length - 2].trim();
+  const lines = text.split('\n');
+  if (lines.length === 1 && !ctx.final) return text; // first line not finished yet
+  const first = (currentLinePrefix(ctx.prefix) + lines[0]).trim();
+  return above.replace(/\s/g, '').length >= 4 && first === above ? '' : text;
+};
+
+/** Stops before a line (or a run of up to 4 lines) that repeats the one(s) just before it. */
+export const stopAtRepeatingLines: PostFilter = (text, ctx) => {
+  const lines = text.split('\n');
+  const decided = decidedLineCount(lines, ctx);
+  for (let i = 1; i < decided; i++) {
+    for (let k = 1; k <= 4 && i - k >= 0 && i + k <= decided; k++) {
+      const block = lines.slice(i, i + k);
+      if (block.every(isBlank)) continue;
+      if (block.every((line, j) => line.trimEnd() === lines[i - k + j].trimEnd())) return cutBeforeLine(text, i);
+    }
+  }
+  return text;
+};
+
+/**
+ * Multi-line mode: the completion ends with the block it is in. A line indented less than the cursor's line leaves
+ * the block: it is kept if it closes it (`}`, `)`, `end`…) and cut otherwise. After the cursor's line opened a block
+ * (`{`, `:`…), a line back at the cursor line's indentation ends that block the same way. A line that closes a
+ * bracket opened before the completion also ends it.
+ */
+export const trimAtBlockEnd: PostFilter = (text, ctx) => {
+  if (ctx.shape !== 'multiLine') return text;
+  const linePrefix = currentLinePrefix(ctx.prefix);
+  const baseIndent = indentWidth(linePrefix);
+  const blockOpened = !isBlank(linePrefix) && opensBlock(linePrefix);
+  const lines = text.split('\n');
+  const { minDepthOnLine } = scanCode(text);
+  // Depth and indentation are known as soon as a line has content, so this also cuts a partial last line.
+  for (let i = 0; i < lines.length; i++) {
+    if (minDepthOnLine[i] < 0) return cutAfterLine(text, i);
+    if (i === 0 || isBlank(lines[i])) continue;
+    const indent = indentWidth(lines[i]);
+    const leaves = indent < baseIndent || (blockOpened && indent <= baseIndent);
+    if (leaves) return startsWithCloser(lines[i]) ? cutAfterLine(text, i) : cutBeforeLine(text, i);
+  }
+  return text;
+};
+
+/**
+ * The completion must not re-type the code below the cursor: it is cut where its lines start to equal the next
+ * non-blank lines of the suffix (compared with indentation). A closing line that closes a bracket the completion
+ * opened itself is not a duplicate.
+ */
+export const dropSuffixDuplicateLines: PostFilter = (text, ctx) => {
+  const suffixLines = ctx.suffix.split('\n').slice(1).filter((l) => !isBlank(l)).map((l) => l.trimEnd());
+  if (suffixLines.length === 0) return text;
+  const lines = text.split('\n');
+  const decided = decidedLineCount(lines, ctx);
+  const linePrefix = currentLinePrefix(ctx.prefix);
+  const cursorLineEmpty = isBlank(linePrefix) && isBlank(currentLineSuffix(ctx.suffix));
+  const { depthAtLineEnd } = scanCode(text);
+  for (let i = 0; i < decided; i++) {
+    if (i === 0 && !cursorLineEmpty) continue;
+    const line = (i === 0 ? linePrefix + lines[0] : lines[i]).trimEnd();
+    if (isBlank(line) || line !== suffixLines[0]) continue;
+    if (i > 0 && startsWithCloser(line) && depthAtLineEnd[i - 1] > 0) continue; // closes the completion's own block
+    // The following decided lines must keep matching the suffix (blank lines skipped on both sides).
+    const rest = lines.slice(i + 1, decided).map((l) => l.trimEnd()).filter((l) => !isBlank(l));
+    if (rest.every((l, j) => j + 1 >= suffixLines.length || l === suffixLines[j + 1])) return cutBeforeLine(text, i);
+  }
+  return text;
+};
+
+/**
+ * The text right of the cursor (say `)` or `");`) follows the completion. If the completion ends with (the start
+ * of) it, made only of punctuation, and removing it leaves the code at least as balanced, it is removed: no `))`.
+ */
+export const dropRestOfLineDuplicate: PostFilter = (text, ctx) => {
+  const rest = currentLineSuffix(ctx.suffix).trimEnd();
+  if (isBlank(rest) || isBlank(text)) return text;
+  const linePrefix = currentLinePrefix(ctx.prefix);
+  for (let k = Math.min(rest.length, text.length); k >= 1; k--) {
+    const overlap = rest.slice(0, k);
+    if (!text.endsWith(overlap) || /[\p{L}\p{N}_]/u.test(overlap) || isBlank(overlap)) continue;
+    const kept = text.slice(0, text.length - k);
+    if (imbalance(linePrefix + kept + rest) <= imbalance(linePrefix + text + rest)) return kept;
+  }
+  return text;
+};
+
+/** Trailing whitespace is noise, except the newline before text right of the cursor (`{|}` → body, then `}`). */
+export const trimTrailingWhitespace: PostFilter = (text, ctx) =>
+  isBlank(currentLineSuffix(ctx.suffix)) ? text.trimEnd() : text.replace(/[ \t]+$/, '');
+
+/** Nothing but whitespace is no completion. */
+export const dropBlank: PostFilter = (text) => (isBlank(text) ? '' : text);
+
+/** The filters in the order they run. */
+export const POST_FILTERS: ReadonlyArray<[name: string, filter: PostFilter]> = [
+  ['trimToSingleLine', trimToSingleLine],
+  ['dropRepeatOfLineAbove', dropRepeatOfLineAbove],
+  ['stopAtRepeatingLines', stopAtRepeatingLines],
+  ['trimAtBlockEnd', trimAtBlockEnd],
+  ['dropSuffixDuplicateLines', dropSuffixDuplicateLines],
+  ['dropRestOfLineDuplicate', dropRestOfLineDuplicate],
+  ['trimTrailingWhitespace', trimTrailingWhitespace],
+  ['dropBlank', dropBlank],
+];
+
+export function applyPostFilters(text: string, ctx: FilterContext): string {
+  return POST_FILTERS.reduce((t, [, filter]) => filter(t, ctx), text);
+}

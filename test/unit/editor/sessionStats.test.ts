@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SessionStats, summarize } from '../../../src/editor/sessionStats';
+import { result } from './traces';
+
+test('summarize keeps metrics, the commit chart and a token map with rule and step', () => {
+  const s = summarize(result('r1', 'abc', { fastDllmNfe: 8, stepsSavedVsFastDllmPct: 37.5 }), 'inline', 'python', 'a.py', 1000);
+  assert.equal(s.steps, 5);
+  assert.equal(s.lladaSteps, 20);
+  assert.equal(s.fastDllmSteps, 8);
+  assert.equal(s.savedVsLladaPct, 75);
+  assert.deepEqual(s.commitsPerStep, [2, 2, 1]);
+  assert.deepEqual(s.tokenMap.map((c) => [c.text, c.step, c.rule]), [['a', 1, 'temporal'], ['b', 1, 'threshold'], ['c', 2, 'temporal']]);
+});
+
+test('session totals: steps saved are aggregated over steps, not averaged over requests', () => {
+  const stats = new SessionStats();
+  stats.add(summarize(result('a', 'xx', { nfe: 10, lladaNfe: 20 }), 'inline', 'ts', 'a.ts'));
+  stats.add(summarize(result('b', 'yy', { nfe: 10, lladaNfe: 80, fastDllmNfe: 20 }), 'fill', 'ts', 'a.ts'));
+  const t = stats.session;
+  assert.equal(t.requests, 2);
+  assert.equal(t.inline, 1);
+  assert.equal(t.fill, 1);
+  assert.equal(t.savedVsLladaPct, 80); // 1 − 20/100
+  assert.equal(t.savedVsFastDllmPct, 50); // only b measured: 1 − 10/20
+  assert.equal(t.fastDllmMeasured, 1);
+  assert.equal(t.tokensPerStep, 0.2);
+  assert.equal(t.ruleCounts.temporal, 2);
+  assert.equal(stats.last?.id, 'b');
+});
+
+test('cancelled requests are counted but left out of the averages and of "last"', () => {
+  const stats = new SessionStats();
+  stats.add(summarize(result('a', 'xx'), 'inline', 'ts', 'a.ts'));
+  stats.add(summarize(result('b', 'y', { nfe: 99 }, true), 'inline', 'ts', 'a.ts'));
+  assert.equal(stats.session.cancelled, 1);
+  assert.equal(stats.session.steps, 5);
+  assert.equal(stats.last?.id, 'a');
+  assert.equal(stats.history.length, 2);
+});
+
+test('history is bounded, newest first; clear() resets and notifies', () => {
+  const stats = new SessionStats(3);
+  let changes = 0;
+  stats.onDidChange(() => changes++);
+  for (const id of ['1', '2', '3', '4']) stats.add(summarize(result(id, 'x'), 'inline', 'ts', 'a.ts'));
+  assert.deepEqual(stats.history.map((h) => h.id), ['4', '3', '2']);
+  stats.clear();
+  assert.equal(stats.session.requests, 0);
+  assert.equal(stats.last, undefined);
+  assert.equal(changes, 5);
+});
