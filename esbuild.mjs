@@ -66,7 +66,9 @@ function printSizes(metafile) {
 }
 
 async function buildBundles() {
-  if (production) fs.rmSync(path.join(ROOT, 'dist'), { recursive: true, force: true }); // no stale .map files
+  // No stale .map files in a production build. Files are replaced in place, never the whole folder removed:
+  // other processes (tests, a running engine) may be using dist/ at the same time.
+  if (production) removeFiles(path.join(ROOT, 'dist'), (f) => f.endsWith('.map'));
   const result = await esbuild.build(bundleOptions());
   console.log(`esbuild: ${production ? 'production' : 'development'} bundles`);
   printSizes(result.metafile);
@@ -86,9 +88,16 @@ async function watchBundles() {
   console.log('[watch] watching src/ for changes (Ctrl+C to stop)');
 }
 
+function removeFiles(dir, shouldRemove) {
+  if (!fs.existsSync(dir)) return;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const file = path.join(e.parentPath ?? e.path, e.name);
+    if (e.isFile() && shouldRemove(file)) fs.rmSync(file, { force: true });
+  }
+}
+
 /** Tests run from out/: each .ts file becomes one .js file, so modules keep their identity and relative paths. */
 async function buildTests() {
-  for (const dir of ['src', 'test']) fs.rmSync(path.join(ROOT, 'out', dir), { recursive: true, force: true });
   const entryPoints = [...listTsFiles(path.join(ROOT, 'src')), ...listTsFiles(path.join(ROOT, 'test'))];
   await esbuild.build({
     absWorkingDir: ROOT,
@@ -102,6 +111,12 @@ async function buildTests() {
     sourcemap: 'inline',
     logLevel: 'warning',
   });
+  // Drop outputs whose source is gone (a deleted test must not keep running). Only those: a concurrent run
+  // in the same working tree may be reading out/ right now.
+  const sources = new Set(entryPoints.map((f) => f.replace(/\.ts$/, '.js')));
+  for (const dir of ['src', 'test']) {
+    removeFiles(path.join(ROOT, 'out', dir), (f) => f.endsWith('.js') && !sources.has(path.relative(path.join(ROOT, 'out'), f)));
+  }
   console.log(`esbuild: ${entryPoints.length} files transpiled into out/`);
 }
 
