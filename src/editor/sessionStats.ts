@@ -136,6 +136,30 @@ export class SessionStats {
     for (const l of [...this.listeners]) l();
   }
 
+  /** Fills in baselines measured after the fact (llada and fast-dllm runs of the same canvas). */
+  updateBaselines(id: string, lladaSteps: number, fastDllmSteps: number | undefined): void {
+    const summary = this.recent.find((r) => r.id === id);
+    if (!summary || summary.cancelled) return;
+    const t = this.totals;
+    t.lladaSteps += lladaSteps - summary.lladaSteps;
+    summary.lladaSteps = lladaSteps;
+    summary.savedVsLladaPct = pct(summary.steps, lladaSteps);
+    if (fastDllmSteps !== undefined) {
+      if (summary.fastDllmSteps === undefined) {
+        t.fastDllmMeasured++;
+        this.fastDllmSteps += summary.steps;
+      } else {
+        this.fastDllmBaseline -= summary.fastDllmSteps;
+      }
+      this.fastDllmBaseline += fastDllmSteps;
+      summary.fastDllmSteps = fastDllmSteps;
+      summary.savedVsFastDllmPct = pct(summary.steps, fastDllmSteps);
+    }
+    t.savedVsLladaPct = pct(t.steps, t.lladaSteps);
+    t.savedVsFastDllmPct = t.fastDllmMeasured > 0 ? pct(this.fastDllmSteps, this.fastDllmBaseline) : undefined;
+    for (const l of [...this.listeners]) l();
+  }
+
   /** The most recent finished (not cancelled) request. */
   get last(): RequestSummary | undefined {
     return this.recent.find((r) => !r.cancelled);

@@ -50,3 +50,19 @@ test('history is bounded, newest first; clear() resets and notifies', () => {
   assert.equal(stats.last, undefined);
   assert.equal(changes, 5);
 });
+
+test('baselines measured afterwards update the request and the session totals', () => {
+  const stats = new SessionStats();
+  stats.add(summarize(result('a', 'xx', { nfe: 10, lladaNfe: 48 }), 'inline', 'ts', 'a.ts'));
+  stats.add(summarize(result('b', 'yy', { nfe: 10, lladaNfe: 48 }), 'inline', 'ts', 'a.ts'));
+  stats.updateBaselines('a', 40, 20);
+  const a = stats.history.find((h) => h.id === 'a')!;
+  assert.deepEqual([a.lladaSteps, a.fastDllmSteps, a.savedVsLladaPct, a.savedVsFastDllmPct], [40, 20, 75, 50]);
+  assert.equal(stats.session.lladaSteps, 88);
+  assert.equal(stats.session.savedVsFastDllmPct, 50);
+  stats.updateBaselines('a', 40, 40); // measured again: replaces, does not double count
+  assert.equal(stats.session.savedVsFastDllmPct, 75);
+  assert.equal(stats.session.fastDllmMeasured, 1);
+  stats.updateBaselines('unknown', 1, 1);
+  assert.equal(stats.session.lladaSteps, 88);
+});
