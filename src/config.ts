@@ -29,6 +29,8 @@ export interface Settings {
   debounceMs: number;
   completionMode: CompletionMode;
   progressiveGhostText: boolean;
+  /** Show a "Fill Block" code lens above placeholder lines. */
+  placeholderCodeLens: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -45,6 +47,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   debounceMs: 150,
   completionMode: 'auto',
   progressiveGhostText: true,
+  placeholderCodeLens: true,
 } satisfies Settings);
 
 export type SettingKey = keyof Settings;
@@ -74,6 +77,7 @@ const VALIDATORS: { [K in SettingKey]: (v: unknown) => v is Settings[K] } = {
   debounceMs: isIntInRange(0, 10_000),
   completionMode: isOneOf(COMPLETION_MODES),
   progressiveGhostText: (v): v is boolean => typeof v === 'boolean',
+  placeholderCodeLens: (v): v is boolean => typeof v === 'boolean',
 };
 
 export interface ReadResult {
@@ -102,7 +106,18 @@ export function readSettings(get: SettingGetter): Settings {
   return readSettingsDetailed(get).settings;
 }
 
-/** True when completions should run for this language under the given settings. */
+/**
+ * True when completions should run for this language under the given settings.
+ * `languages` lists ids to complete in (`*` = all); an entry `!id` turns one language off (it wins over `*`).
+ */
 export function isLanguageEnabled(settings: Pick<Settings, 'enable' | 'languages'>, languageId: string): boolean {
-  return settings.enable && (settings.languages.includes('*') || settings.languages.includes(languageId));
+  if (!settings.enable || settings.languages.includes(`!${languageId}`)) return false;
+  return settings.languages.includes('*') || settings.languages.includes(languageId);
+}
+
+/** The `languages` list with one language switched on or off (for the status bar menu). */
+export function withLanguage(languages: readonly string[], languageId: string, enabled: boolean): string[] {
+  const rest = languages.filter((l) => l !== languageId && l !== `!${languageId}`);
+  if (enabled) return rest.includes('*') ? rest : [...rest, languageId];
+  return rest.includes('*') ? [...rest, `!${languageId}`] : rest;
 }
