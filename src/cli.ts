@@ -1,0 +1,206 @@
+// Command line (and library) entry: `infill` completes a JSONL of tasks, `bench` compares the policies.
+//   node dist/cli.js infill --tasks IN.jsonl --policy NAME [--model DIR] [--max-new-tokens N] [--ep NAME] --out OUT.jsonl
+//   node dist/cli.js bench [--sets LIST] [--limit N] [--policies LIST] [--out BENCHMARKS.md]
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import { DEFAULT_VARIANTS, markdownReport, parseVariant, runBench } from './bench/bench';
+import { TASK_SETS } from './bench/taskSets';
+import { DEFAULT_MAX_NEW_TOKENS } from './engine/defaults';
+import { Engine } from './engine/engine';
+import { EngineError, toEngineError } from './engine/errors';
+import { isPolicyName } from './engine/policies';
+import {
+  CACHE_MODES, type CacheMode, EXECUTION_PROVIDERS, type ExecutionProviderName, POLICY_NAMES, type PolicyName,
+} from './engine/protocol';
+import { isExecutionProvider } from './engine/session';
+
+export { markdownReport, parseVariant, runBench } from './bench/bench';
+
+const USAGE = `dLLM code engine CLI
+
+  node dist/cli.js infill --tasks IN.jsonl --policy NAME [--model DIR] [--max-new-tokens N] [--ep NAME]
+                          [--cache none|prefix|dual] [--single-line] [--stop-when-final] --out OUT.jsonl
+      Input lines: {"task_id", "prefix", "suffix", "language"?}; other fields are ignored.
+      Output lines: {"task_id", "completion", "nfe", "ms", "tokens"} (or {"task_id", "error": {code, message}}).
+      --out - writes to stdout.
+
+  node dist/cli.js bench [--sets ${TASK_SETS.map((s) => s.name).join(',')}] [--limit N]
+                         [--policies ${DEFAULT_VARIANTS.join(',')}]
+                         [--model DIR] [--ep NAME] [--max-new-tokens N] [--shared DIR] [--out BENCHMARKS.md]
+      Runs every policy over the same tasks and writes a markdown table (also printed).
+      A policy may carry @none|@prefix|@dual (cache) and #final (stop once the answer is fixed).
+
+  Policies: ${POLICY_NAMES.join(', ')}.  Execution providers: ${EXECUTION_PROVIDERS.join(', ')}.
+`;
+
+/** The first folder above `from` that holds `relative`. */
+function findUp(relative: string, from = __dirname): string | undefined {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, relative))) return path.join(dir, relative);
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+export function defaultModelDir(): string {
+  return findUp(path.join('models', 'dllm-code-small')) ?? path.resolve('models', 'dllm-code-small');
+}
+
+function defaultHumanEvalDir(): string {
+  const candidates = [findUp(path.join('shared', 'eval', 'human-eval-infilling')), findUp(path.join('..', 'shared', 'eval', 'human-eval-infilling')),
+    '/work/shared/eval/human-eval-infilling'];
+  return candidates.find((c) => c && fs.existsSync(c)) ?? path.resolve('..', 'shared', 'eval', 'human-eval-infilling');
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new EngineError('BAD_INPUT', `--${name} must be a positive integer, got "${value}".`);
+  return n;
+}
+
+function executionProvider(value: string | undefined): ExecutionProviderName {
+  const ep = value ?? 'auto';
+  if (!isExecutionProvider(ep)) {
+    throw new EngineError('UNKNOWN_EP', `Unknown execution provider "${ep}". Known: ${EXECUTION_PROVIDERS.join(', ')}.`);
+  }
+  return ep;
+}
+
+export interface InfillOptions {
+  tasksFile: string;
+  outFile: string;
+  policy: PolicyName;
+  modelDir: string;
+  executionProvider: ExecutionProviderName;
+  maxNewTokens: number;
+  cache?: CacheMode;
+  singleLine?: boolean;
+  stopWhenAnswerFinal?: boolean;
+}
+
+export interface InfillSummary {
+  tasks: number;
+  errors: number;
+  nfe: number;
+  ms: number;
+}
+
+/** Completes every task of a JSONL file; one output line per input line, errors included (nothing aborts the run). */
+export async function runInfill(o: InfillOptions): Promise<InfillSummary> {
+  if (!fs.existsSync(o.tasksFile)) throw new EngineError('BAD_INPUT', `Task file not found: ${o.tasksFile}`);
+  const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
+  await engine.load();
+  const out = o.outFile === '-' ? process.stdout : fs.createWriteStream(o.outFile);
+  const write = (row: unknown) => out.write(`${JSON.stringify(row)}\n`);
+  const summary: InfillSummary = { tasks: 0, errors: 0, nfe: 0, ms: 0 };
+  const lines = readline.createInterface({ input: fs.createReadStream(o.tasksFile, 'utf8'), crlfDelay: Infinity });
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      if (!line.trim()) continue;
+      summary.tasks++;
+      let taskId: unknown = `line-${lineNo}`;
+      try {
+        let task: Record<string, unknown>;
+        try {
+          task = JSON.parse(line);
+        } catch (err) {
+          throw new EngineError('BAD_INPUT', `line ${lineNo} is not valid JSON: ${(err as Error).message}`);
+        }
+        if (typeof task !== 'object' || task === null) throw new EngineError('BAD_INPUT', `line ${lineNo} is not a JSON object.`);
+        taskId = task.task_id ?? taskId;
+        const r = await engine.complete({
+          id: String(taskId), prefix: task.prefix as string, suffix: task.suffix as string,
+          languageId: typeof task.language === 'string' ? task.language : undefined,
+          policy: o.policy, maxNewTokens: o.maxNewTokens, singleLine: o.singleLine, emitSteps: false,
+          options: { ...(o.cache ? { cache: o.cache } : {}), ...(o.stopWhenAnswerFinal ? { stopWhenAnswerFinal: true } : {}) },
+        });
+        write({ task_id: taskId, completion: r.completion, nfe: r.metrics.nfe, ms: Math.round(r.metrics.ms * 10) / 10, tokens: r.metrics.tokens });
+        summary.nfe += r.metrics.nfe;
+        summary.ms += r.metrics.ms;
+      } catch (err) {
+        summary.errors++;
+        write({ task_id: taskId, error: toEngineError(err).toInfo() });
+      }
+    }
+  } finally {
+    await engine.dispose();
+    if (out !== process.stdout) await new Promise<void>((resolve) => (out as fs.WriteStream).end(resolve));
+  }
+  return summary;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  const { values } = parseArgs({
+    args: rest, strict: true,
+    options: {
+      tasks: { type: 'string' }, out: { type: 'string' }, policy: { type: 'string' }, policies: { type: 'string' },
+      model: { type: 'string' }, ep: { type: 'string' }, 'max-new-tokens': { type: 'string' }, cache: { type: 'string' },
+      'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, sets: { type: 'string' },
+      limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' },
+    },
+  });
+  const modelDir = path.resolve(values.model ?? defaultModelDir());
+  const ep = executionProvider(values.ep);
+  if (command === 'infill') {
+    if (!values.tasks || !values.out) throw new EngineError('BAD_INPUT', 'infill needs --tasks IN.jsonl and --out OUT.jsonl.');
+    const policy = values.policy ?? 'r2';
+    if (!isPolicyName(policy)) {
+      throw new EngineError('UNKNOWN_POLICY', `Unknown policy "${policy}". Known: ${POLICY_NAMES.join(', ')}.`);
+    }
+    const cache = values.cache;
+    if (cache !== undefined && !(CACHE_MODES as readonly string[]).includes(cache)) {
+      throw new EngineError('BAD_INPUT', `--cache must be one of ${CACHE_MODES.join(', ')}, got "${cache}".`);
+    }
+    const summary = await runInfill({
+      tasksFile: values.tasks, outFile: values.out, policy, modelDir, executionProvider: ep,
+      maxNewTokens: positiveInt('max-new-tokens', values['max-new-tokens']) ?? DEFAULT_MAX_NEW_TOKENS,
+      cache: cache as CacheMode | undefined, singleLine: values['single-line'], stopWhenAnswerFinal: values['stop-when-final'],
+    });
+    process.stderr.write(`infill: ${summary.tasks} tasks, ${summary.errors} errors, mean NFE ` +
+      `${(summary.nfe / Math.max(1, summary.tasks - summary.errors)).toFixed(1)}, ${summary.ms.toFixed(0)} ms decoding\n`);
+    return summary.errors ? 1 : 0;
+  }
+  if (command === 'bench') {
+    const repoTsjs = findUp(path.join('models', 'eval', 'tsjs-infill.jsonl')) ?? path.resolve('models', 'eval', 'tsjs-infill.jsonl');
+    const report = await runBench({
+      modelDir, executionProvider: ep,
+      sets: values.sets ? values.sets.split(',').map((s) => s.trim()) : TASK_SETS.map((s) => s.name),
+      variants: (values.policies ? values.policies.split(',') : DEFAULT_VARIANTS).map(parseVariant),
+      dirs: {
+        humanEval: values.shared ? path.resolve(values.shared, 'eval', 'human-eval-infilling') : defaultHumanEvalDir(),
+        tsjs: values.tsjs ? path.resolve(values.tsjs) : repoTsjs,
+      },
+      limit: positiveInt('limit', values.limit),
+      maxNewTokens: positiveInt('max-new-tokens', values['max-new-tokens']),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    const markdown = markdownReport(report);
+    const outFile = values.out ?? path.join(path.dirname(path.dirname(modelDir)), 'BENCHMARKS.md');
+    fs.writeFileSync(outFile, markdown + '\n');
+    process.stdout.write(markdown + '\n');
+    process.stderr.write(`bench: wrote ${outFile}\n`);
+    return 0;
+  }
+  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, bench, help.`);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (err) => {
+      const e = err instanceof EngineError ? err : err?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err?.code?.startsWith?.('ERR_PARSE_ARGS')
+        ? new EngineError('BAD_INPUT', err.message) : toEngineError(err);
+      process.stderr.write(`error [${e.code}]: ${e.message}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
