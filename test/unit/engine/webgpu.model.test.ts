@@ -1,9 +1,17 @@
 // GPU path: the same request on the WebGPU provider gives the same tokens as on the CPU.
 // Skipped, with the reason printed, where onnxruntime finds no WebGPU adapter.
+// Without a GPU, Mesa 25's lavapipe (Debian bookworm-backports) is a real software Vulkan device Dawn accepts:
+//   apt-get download mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports; dpkg-deb -x each into DIR;
+//   point DIR/usr/share/vulkan/icd.d/lvp_icd.json's library_path at DIR/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so;
+//   VK_ICD_FILENAMES=that.json LD_LIBRARY_PATH=DIR/usr/lib/x86_64-linux-gnu node --test out/test/unit/engine/webgpu.model.test.js
+// (about 40× slower than the CPU provider; Debian bookworm's own Mesa 22 is rejected by Dawn).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Engine } from '../../../src/engine/engine';
 import { EngineError } from '../../../src/engine/errors';
+import { KvRows } from '../../../src/engine/kvcache';
+import { modelPaths, readModelConfig } from '../../../src/engine/modelConfig';
+import { ModelSession } from '../../../src/engine/session';
 import { HAVE_MODEL, MODEL_DIR, NO_MODEL_REASON, SAMPLE } from './modelFixture';
 
 test('webgpu: same tokens as the CPU provider', { skip: HAVE_MODEL ? false : NO_MODEL_REASON, timeout: 600_000 }, async (t) => {
@@ -21,6 +29,19 @@ test('webgpu: same tokens as the CPU provider', { skip: HAVE_MODEL ? false : NO_
   const cpu = new Engine({ modelDir: MODEL_DIR, executionProvider: 'cpu' });
   try {
     assert.equal(gpu.status().executionProvider, 'webgpu');
+    // One forward pass, position by position.
+    const paths = modelPaths(MODEL_DIR);
+    const config = readModelConfig(paths.config);
+    const [gpuSession, cpuSession] = await Promise.all(['webgpu', 'cpu'].map((ep) =>
+      ModelSession.create(paths.model, config, { executionProvider: ep as 'cpu', strictProvider: true })));
+    const ids = [config.bosId, ...Array.from({ length: 40 }, (_, i) => 100 + ((i * 37) % 3000)), ...Array(16).fill(config.maskId), 400, 401];
+    const forward = { inputIds: ids, positions: ids.map((_, i) => i), past: KvRows.empty(config.nLayers, config.nHeads, config.headDim), outputRows: ids.map((_, i) => i) };
+    const [g, c] = [await gpuSession.forward(forward), await cpuSession.forward(forward)];
+    c.stats.forEach((s, i) => {
+      assert.ok(Math.abs(s.p1 - g.stats[i].p1) < 1e-2, `row ${i}: p1 ${g.stats[i].p1} vs ${s.p1}`);
+      if (s.p1 - s.p2 > 1e-2) assert.equal(g.stats[i].tokenId, s.tokenId, `row ${i}`);
+    });
+    await Promise.all([gpuSession.release(), cpuSession.release()]);
     for (const policy of ['fast-dllm', 'r2'] as const) {
       const request = { id: policy, ...SAMPLE, maxNewTokens: 16, policy };
       const [a, b] = [await cpu.complete(request), await gpu.complete(request)];
