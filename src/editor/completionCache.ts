@@ -68,7 +68,7 @@ export interface CachedCompletion<T> {
 export interface CacheHit<T> {
   entry: CachedCompletion<T>;
   typed: string;
-  /** What is left to show: entry.text minus typed. Never empty. */
+  /** What is left to show: entry.text minus typed. Empty only for an empty entry. */
   remainder: string;
 }
 
@@ -82,20 +82,23 @@ export class CompletionCache<T = undefined> {
     return this.entries.length;
   }
 
+  /** An empty text records "nothing to suggest here", so the same context is not decoded again. */
   put(anchor: ContextAnchor, text: string, data: T): void {
-    if (text.length === 0) return;
     const same = this.entries.findIndex((e) => sameAnchor(e.anchor, anchor));
     if (same >= 0) this.entries.splice(same, 1);
     this.entries.push({ anchor, text, data });
     if (this.entries.length > this.capacity) this.entries.shift();
   }
 
-  /** The most recent entry the context types along, with something left to show. */
+  /**
+   * The most recent entry the context types along with something left to show, or an empty entry for exactly this
+   * context (remainder '').
+   */
   get(docKey: string, variant: string, ctx: FittedContext): CacheHit<T> | undefined {
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const entry = this.entries[i];
       const typed = typedAlong(entry.anchor, docKey, variant, ctx, entry.text);
-      if (typed === undefined || typed.length >= entry.text.length) continue;
+      if (typed === undefined || (entry.text !== '' && typed.length >= entry.text.length)) continue;
       this.entries.splice(i, 1);
       this.entries.push(entry);
       return { entry, typed, remainder: entry.text.slice(typed.length) };

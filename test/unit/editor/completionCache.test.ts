@@ -76,3 +76,10 @@ test('typedAlong prefers the longest typed stretch', () => {
   const anchor = makeAnchor(DOC, V, ctx('s = ', ''));
   assert.equal(typedAlong(anchor, DOC, V, ctx('s = aa', ''), 'aaa'), 'aa');
 });
+
+test('an empty completion is remembered for exactly its context', () => {
+  const cache = new CompletionCache();
+  cache.put(makeAnchor(DOC, V, ctx('x = ', '')), '', undefined);
+  assert.deepEqual(cache.get(DOC, V, ctx('x = ', ''))?.remainder, '');
+  assert.equal(cache.get(DOC, V, ctx('x = 1', '')), undefined);
+});

@@ -1,0 +1,220 @@
+// The editor's handle on the engine: starts the worker on first use (never at activation), turns settings into
+// requests, follows the engine status, records every result in the session stats, and measures the llada and
+// fast-dllm baselines in the background while the stats panel is open.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { EngineClient } from '../engine/client';
+import { EngineError } from '../engine/errors';
+import type { CompletionRequest, CompletionResult, EngineStatus, StepEvent } from '../engine/protocol';
+import type { Settings } from '../config';
+import { type ErrorNotifier, type Logger, errorMessage, isCancellation } from './logger';
+import { type RequestKind, type SessionStats, summarize } from './sessionStats';
+import type { Activity } from './statusView';
+
+export const BUNDLED_MODEL_DIR = path.join('models', 'dllm-code-small');
+const BASELINE_EDITOR_KEY = 'dllm:baselines';
+
+/** Where a request comes from, for stats and logs. */
+export interface RequestOrigin {
+  kind: RequestKind;
+  document: vscode.TextDocument;
+}
+
+/** The parts of a request the caller decides; the rest comes from the settings. */
+export type RequestInput = Pick<CompletionRequest, 'prefix' | 'suffix' | 'prefixIsFileStart' | 'maxNewTokens' | 'singleLine' | 'editorKey'>;
+
+
+let requestCounter = 0;
+export const newRequestId = (kind: RequestKind): string => `${kind}-${Date.now().toString(36)}-${++requestCounter}`;
+
+export function resolveModelDir(settings: Settings, extensionPath: string): string {
+  const configured = settings.modelPath.trim();
+  if (!configured) return path.join(extensionPath, BUNDLED_MODEL_DIR);
+  if (configured === '~' || configured.startsWith('~/')) return path.join(os.homedir(), configured.slice(1));
+  return path.resolve(configured);
+}
+
+export class EngineSession implements vscode.Disposable {
+  private client: EngineClient | undefined;
+  private clientConfig: { modelDir: string; executionProvider: Settings['executionProvider'] } | undefined;
+  private engineStatus: EngineStatus = { state: 'idle' };
+  private readonly running = new Map<string, RequestKind>();
+  private lastStep: number | undefined;
+  private readonly statusEmitter = new vscode.EventEmitter<EngineStatus>();
+  private readonly activityEmitter = new vscode.EventEmitter<Activity>();
+  private readonly resultEmitter = new vscode.EventEmitter<{ request: CompletionRequest; result: CompletionResult }>();
+  private readonly disposables: vscode.Disposable[] = [this.statusEmitter, this.activityEmitter, this.resultEmitter];
+  /** Set while the stats panel is visible. */
+  measureBaselines = false;
+
+  readonly onDidChangeStatus = this.statusEmitter.event;
+  readonly onDidChangeActivity = this.activityEmitter.event;
+  /** Every finished request (cancelled ones included), with the request that produced it. */
+  readonly onDidFinish = this.resultEmitter.event;
+
+  constructor(
+    private readonly extensionPath: string,
+    private readonly settings: () => Settings,
+    private readonly log: Logger,
+    private readonly errors: ErrorNotifier,
+    readonly stats: SessionStats,
+  ) {}
+
+  get started(): boolean {
+    return this.client !== undefined;
+  }
+
+  get status(): EngineStatus {
+    return this.engineStatus;
+  }
+
+  get activity(): Activity {
+    const kinds = [...this.running.values()];
+    return { running: kinds.length, step: this.lastStep, kind: kinds[kinds.length - 1] };
+  }
+
+  /** Builds the full request from the caller's part and the current settings. */
+  buildRequest(id: string, origin: RequestOrigin, input: RequestInput): CompletionRequest {
+    const s = this.settings();
+    return {
+      id,
+      ...input,
+      languageId: origin.document.languageId,
+      maxNewTokens: input.maxNewTokens ?? s.maxNewTokens,
+      policy: s.policy,
+      thresholds: { tau: s.threshold, clusterTau: s.clusterThreshold, temporalK: s.temporalSteps, temporalTau: s.temporalThreshold },
+      options: { stopWhenAnswerFinal: true },
+      emitSteps: true,
+    };
+  }
+
+  /**
+   * Runs a request. Resolves with the result (cancelled: true when cancelled); rejects with an EngineError on
+   * failure, after reporting it to the user.
+   */
+  async complete(origin: RequestOrigin, request: CompletionRequest, onStep?: (e: StepEvent) => void): Promise<CompletionResult> {
+    const client = this.ensureClient();
+    client.cancelEditor(BASELINE_EDITOR_KEY); // user requests go first
+    this.running.set(request.id, origin.kind);
+    this.lastStep = undefined;
+    this.fireActivity();
+    const t0 = Date.now();
+    try {
+      const result = await client.complete(request, (e) => {
+        this.lastStep = e.step;
+        this.fireActivity();
+        onStep?.(e);
+      });
+      const m = result.metrics;
+      this.log.info(`${request.id}: ${result.cancelled ? 'cancelled' : 'done'} in ${Date.now() - t0} ms, ${m.tokens} tokens in ` +
+        `${m.nfe} steps (${m.policy}, −${m.stepsSavedVsLladaPct}% vs llada), stop: ${result.stopReason}`);
+      this.log.trace(`${request.id}: completion ${JSON.stringify(result.completion)}`);
+      const summary = summarize(result, origin.kind, origin.document.languageId, path.basename(origin.document.uri.path));
+      this.stats.add(summary);
+      this.resultEmitter.fire({ request, result });
+      if (!result.cancelled && this.measureBaselines) this.measureBaselinesFor(request, summary.id);
+      return result;
+    } catch (err) {
+      if (isCancellation(err)) {
+        this.log.debug(`${request.id}: cancelled (${errorMessage(err)})`);
+      } else {
+        this.errors.report(origin.kind === 'fill' ? 'Fill Block failed' : 'Completion failed', err);
+      }
+      throw err instanceof EngineError ? err : new EngineError('INTERNAL', errorMessage(err));
+    } finally {
+      this.running.delete(request.id);
+      this.fireActivity();
+    }
+  }
+
+  cancel(requestId: string): void {
+    this.client?.cancel(requestId);
+  }
+
+  /** Stops the worker; the next request starts a fresh one (after a settings fix, or a stuck model). */
+  async restart(): Promise<void> {
+    const old = this.client;
+    this.client = undefined;
+    this.clientConfig = undefined;
+    this.setStatus({ state: 'idle' });
+    await old?.dispose();
+    this.log.info('engine stopped; it restarts on the next request');
+  }
+
+  /** Applies model or provider changes to a running engine (it reloads on next use). */
+  onSettingsChanged(): void {
+    if (!this.client || !this.clientConfig) return;
+    const next = this.engineConfig();
+    if (next.modelDir !== this.clientConfig.modelDir || next.executionProvider !== this.clientConfig.executionProvider) {
+      this.log.info(`engine reconfigured: model ${next.modelDir}, execution provider ${next.executionProvider}`);
+      this.clientConfig = next;
+      this.client.reconfigure(next);
+    }
+  }
+
+  /** Internal, for tests: the engine client (started if needed). */
+  get engineClient(): EngineClient {
+    return this.ensureClient();
+  }
+
+  private engineConfig() {
+    const s = this.settings();
+    return { modelDir: resolveModelDir(s, this.extensionPath), executionProvider: s.executionProvider };
+  }
+
+  private ensureClient(): EngineClient {
+    if (this.client) return this.client;
+    this.clientConfig = this.engineConfig();
+    this.log.info(`starting the engine: model ${this.clientConfig.modelDir}, execution provider ${this.clientConfig.executionProvider}`);
+    const client = new EngineClient({
+      workerPath: path.join(this.extensionPath, 'dist', 'worker.js'),
+      ...this.clientConfig,
+      log: (level, message) => this.log[level](message),
+    });
+    client.onStatus((status) => {
+      if (this.client === client) this.setStatus(status);
+    });
+    this.client = client;
+    return client;
+  }
+
+  private setStatus(status: EngineStatus): void {
+    const previous = this.engineStatus;
+    this.engineStatus = status;
+    if (status.state === 'error' && status.error && status.error !== previous.error) {
+      this.errors.report('Engine error', new EngineError(status.errorCode ?? 'INTERNAL', status.error));
+    }
+    if (status.fallbackReason && status.fallbackReason !== previous.fallbackReason) {
+      this.log.warn(`execution provider: ${status.fallbackReason}`);
+    }
+    this.statusEmitter.fire(status);
+  }
+
+  private fireActivity(): void {
+    this.activityEmitter.fire(this.activity);
+  }
+
+  /** Re-runs a finished request with baselines in the background; the next user request cancels it. */
+  private measureBaselinesFor(request: CompletionRequest, summaryId: string): void {
+    const client = this.client;
+    if (!client) return;
+    const baseline: CompletionRequest = {
+      ...request, id: `${request.id}:baselines`, editorKey: BASELINE_EDITOR_KEY, measureBaselines: true, emitSteps: false,
+    };
+    client.complete(baseline).then((result) => {
+      if (result.cancelled) return;
+      const m = result.metrics;
+      this.stats.updateBaselines(summaryId, m.lladaNfe, m.fastDllmNfe);
+      this.log.debug(`${request.id}: baselines llada ${m.lladaNfe}, fast-dllm ${m.fastDllmNfe ?? '—'} steps`);
+    }, (err) => {
+      if (!isCancellation(err)) this.log.warn(`baseline measurement for ${request.id} failed: ${errorMessage(err)}`);
+    });
+  }
+
+  dispose(): void {
+    void this.client?.dispose();
+    this.client = undefined;
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,105 @@
+// Builds and wires the editor features: inline provider with progressive ghost text, fill block (+ code lens),
+// stats panel, status bar and commands. Nothing here starts the engine; the first request does.
+import * as vscode from 'vscode';
+import { COMMANDS } from '../commandIds';
+import { CONFIG_SECTION, type Settings } from '../config';
+import { currentSettings } from '../settings';
+import { EngineSession } from './engineSession';
+import { FillBlockController } from './fillBlock';
+import { DllmInlineProvider, docKeyOf } from './inlineProvider';
+import { ErrorNotifier, type Logger } from './logger';
+import { PlaceholderLensProvider } from './placeholderLens';
+import { GhostTextRefresher } from './progressiveGhost';
+import { SessionStats } from './sessionStats';
+import { STATUS_MENU_COMMAND, StatusBar } from './statusBar';
+import { showStatusMenu } from './statusMenu';
+import { StatsPanel } from './statsPanel';
+
+/** Escape while an inline decode runs and its ghost text shows: stop the decode and hide the ghost text. */
+export const DISMISS_INLINE_COMMAND = 'dllm.dismissInline';
+const PROPOSAL = 'inlineCompletionsAdditions';
+
+/** Internal, for the extension-host tests; not a public API. */
+export interface DllmTestingApi {
+  engine: EngineSession;
+  provider: DllmInlineProvider;
+  fill: FillBlockController;
+  stats: StatsPanel;
+  refresher: GhostTextRefresher;
+  settings(): Settings;
+}
+
+export function activateEditorFeatures(context: vscode.ExtensionContext, log: Logger): DllmTestingApi {
+  let settings = currentSettings(log);
+  const getSettings = () => settings;
+  const errors = new ErrorNotifier(log);
+  const engine = new EngineSession(context.extensionPath, getSettings, log, errors, new SessionStats());
+  const proposedApi = Boolean(context.extension.packageJSON?.enabledApiProposals?.includes?.(PROPOSAL));
+  const refresher = new GhostTextRefresher(log, proposedApi);
+  const fill = new FillBlockController(engine, getSettings, log);
+  const provider = new DllmInlineProvider(engine, getSettings, log, refresher, (docKey) => fill.isActiveIn(docKey));
+  const lenses = new PlaceholderLensProvider(getSettings, (docKey) => fill.activeLine(docKey));
+  const stats = new StatsPanel(context.extensionUri, engine, log);
+  const statusBar = new StatusBar(() => ({
+    settings,
+    languageId: vscode.window.activeTextEditor?.document.languageId,
+    engineStarted: engine.started,
+    status: engine.status,
+    activity: engine.activity,
+    last: engine.stats.last,
+    inlineSuggestEnabled: vscode.workspace.getConfiguration('editor').get<boolean>('inlineSuggest.enabled', true),
+  }));
+  const updateStatus = () => statusBar.update();
+
+  context.subscriptions.push(
+    engine, refresher, fill, provider, lenses, stats, statusBar,
+    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
+    vscode.languages.registerCodeLensProvider({ pattern: '**' }, lenses),
+    engine.onDidChangeStatus(updateStatus),
+    engine.onDidChangeActivity(updateStatus),
+    engine.stats.onDidChange(updateStatus),
+    fill.onDidChangeActive(() => lenses.refresh()),
+    vscode.window.onDidChangeActiveTextEditor(updateStatus),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('editor.inlineSuggest.enabled')) updateStatus();
+      if (!e.affectsConfiguration(CONFIG_SECTION)) return;
+      settings = currentSettings(log);
+      provider.reset();
+      engine.onSettingsChanged();
+      lenses.refresh();
+      updateStatus();
+    }),
+
+    vscode.commands.registerCommand(COMMANDS.fillBlock, (args?: unknown) => fill.run(args)),
+    vscode.commands.registerCommand(COMMANDS.cancelFill, () => fill.cancel()),
+    vscode.commands.registerCommand(COMMANDS.showStats, () => stats.show()),
+    vscode.commands.registerCommand(COMMANDS.toggle, async () => {
+      const next = !settings.enable;
+      await vscode.workspace.getConfiguration(CONFIG_SECTION).update('enable', next, vscode.ConfigurationTarget.Global);
+      settings = currentSettings(log);
+      updateStatus();
+      log.info(`inline completions ${next ? 'enabled' : 'disabled'}`);
+      vscode.window.setStatusBarMessage(`dLLM: inline completions ${next ? 'on' : 'off'}`, 3000);
+      return next;
+    }),
+    vscode.commands.registerCommand(COMMANDS.triggerCompletion, async () => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor) {
+        void vscode.window.showInformationMessage('dLLM: open a file and put the cursor where the completion should go.');
+        return;
+      }
+      provider.armManualTrigger(editor);
+      // Hide first: a plain trigger may be answered from VS Code's cache of the last suggestion.
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+    }),
+    vscode.commands.registerCommand(STATUS_MENU_COMMAND, () => showStatusMenu(settings, engine, log)),
+    vscode.commands.registerCommand(DISMISS_INLINE_COMMAND, async () => {
+      const editor = vscode.window.activeTextEditor;
+      if (editor) provider.cancelLive(docKeyOf(editor.document));
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
+    }),
+  );
+  void vscode.commands.executeCommand('setContext', 'dllm.fillActive', false);
+  return { engine, provider, fill, stats, refresher, settings: getSettings };
+}
