@@ -30,7 +30,8 @@ const USAGE = `dLLM code engine CLI
                          [--policies ${DEFAULT_VARIANTS.join(',')}]
                          [--model DIR] [--ep NAME] [--max-new-tokens N] [--shared DIR] [--out BENCHMARKS.md]
       Runs every policy over the same tasks and writes a markdown table (also printed).
-      A policy may carry @none|@prefix|@dual (cache) and #final (stop once the answer is fixed).
+      A policy may carry :factor (Fast-dLLM factor rule), @none|@prefix|@dual (cache) and #final (stop once the
+      answer is fixed).
 
   Policies: ${POLICY_NAMES.join(', ')}.  Execution providers: ${EXECUTION_PROVIDERS.join(', ')}.
 `;
@@ -182,6 +183,7 @@ export async function main(argv: string[]): Promise<number> {
       limit: positiveInt('limit', values.limit),
       maxNewTokens: positiveInt('max-new-tokens', values['max-new-tokens']),
       log: (line) => process.stderr.write(`${line}\n`),
+      command: ['node dist/cli.js', ...argv].join(' '),
     });
     const markdown = markdownReport(report);
     const outFile = values.out ?? path.join(path.dirname(path.dirname(modelDir)), 'BENCHMARKS.md');

@@ -2,6 +2,7 @@
 // default, so even a native crash cannot take the host down), keeps one request in flight per editor, forwards step
 // events, and restarts a crashed worker, reporting the crash.
 import { type ChildProcess, fork } from 'node:child_process';
+import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from './errors';
 import type {
@@ -68,6 +69,10 @@ export class EngineClient {
     if (this.disposed) return Promise.reject(new EngineError('INTERNAL', 'The engine client was disposed.'));
     if (typeof request?.id !== 'string' || request.id.length === 0) {
       return Promise.reject(new EngineError('BAD_INPUT', 'A completion request needs a non-empty string id.'));
+    }
+    if (!this.worker && !fs.existsSync(this.options.workerPath)) {
+      return Promise.reject(new EngineError('INTERNAL',
+        `The engine worker bundle is missing: ${this.options.workerPath} (build it with \`npm run build\`).`));
     }
     if (this.pending.has(request.id)) {
       return Promise.reject(new EngineError('BAD_INPUT', `A request with id "${request.id}" is already in flight.`));

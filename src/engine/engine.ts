@@ -40,6 +40,8 @@ export class Engine {
   private loaded: LoadedModel | undefined;
   private lastError: EngineError | undefined;
   private busy = false;
+  /** The request being decoded; dispose() waits for it so the session is never released under a running pass. */
+  private active: Promise<unknown> | undefined;
 
   constructor(readonly config: EngineConfig, private readonly engineOptions: EngineOptions = {}) {}
 
@@ -87,12 +89,15 @@ export class Engine {
     const model = await this.load();
     const settings = resolveRequest(request, model.config.blockSize);
     this.busy = true;
+    const running = this.run(model, request, settings, hooks, alreadyLoaded ? 0 : model.loadMs);
+    this.active = running;
     try {
-      return await this.run(model, request, settings, hooks, alreadyLoaded ? 0 : model.loadMs);
+      return await running;
     } catch (err) {
       throw toEngineError(err);
     } finally {
       this.busy = false;
+      if (this.active === running) this.active = undefined;
     }
   }
 
@@ -206,7 +211,9 @@ export class Engine {
     return { lladaNfe: (await run('llada')).nfe, fastDllmNfe: (await run('fast-dllm')).nfe };
   }
 
+  /** Releases the model once the request in flight (if any) has finished; cancel it first to make that quick. */
   async dispose(): Promise<void> {
+    await this.active?.catch(() => undefined);
     const loaded = this.loaded ?? (this.loading ? await this.loading.catch(() => undefined) : undefined);
     this.loaded = undefined;
     await loaded?.session.release().catch(() => undefined);

@@ -14,9 +14,10 @@ import { REPO_ROOT } from '../../support/repoRoot';
 import { HAVE_MODEL, MODEL_DIR, NO_MODEL_REASON } from './modelFixture';
 
 test('bench variants: policy, @cache and #final; unknown names are clear errors', () => {
-  assert.deepEqual(parseVariant('r2'), { label: 'r2', policy: 'r2', cache: undefined, stopWhenAnswerFinal: false });
+  assert.deepEqual(parseVariant('r2'), { label: 'r2', policy: 'r2', factor: false, cache: undefined, stopWhenAnswerFinal: false });
   assert.deepEqual(parseVariant('r2+streaming@dual#final'),
-    { label: 'r2+streaming@dual#final', policy: 'r2+streaming', cache: 'dual', stopWhenAnswerFinal: true });
+    { label: 'r2+streaming@dual#final', policy: 'r2+streaming', factor: false, cache: 'dual', stopWhenAnswerFinal: true });
+  assert.equal(parseVariant('fast-dllm:factor@none').factor, true);
   assert.throws(() => parseVariant('beam'), (e: unknown) => e instanceof EngineError && e.code === 'UNKNOWN_POLICY');
   assert.throws(() => parseVariant('r2@full'), (e: unknown) => e instanceof EngineError && e.code === 'BAD_INPUT');
 });

@@ -77,6 +77,21 @@ test('client: cancel(id) resolves the request as cancelled; no forward pass star
   assert.ok(r.metrics.nfe <= 3, `nfe ${r.metrics.nfe}`);
 });
 
+test('client: a queued request cancelled before it starts resolves as cancelled without decoding', { skip }, async () => {
+  const c = client();
+  const running = c.complete(request('q1', { editorKey: 'x', policy: 'llada' }));
+  const queued = c.complete(request('q2', { editorKey: 'y' }));
+  c.cancel('q2');
+  const [r1, r2] = await Promise.all([running, queued]);
+  assert.equal(r1.cancelled, false);
+  assert.deepEqual([r2.cancelled, r2.metrics.nfe, r2.completion], [true, 0, '']);
+});
+
+test('client: a missing worker bundle is a clear error, not a crash loop', async () => {
+  const c = client({ workerPath: '/nonexistent/worker.js' });
+  await assert.rejects(c.complete(request('w')), (e: unknown) => e instanceof EngineError && e.code === 'INTERNAL' && /worker bundle/.test(e.message));
+});
+
 test('client: engine errors arrive as EngineError with a stable code', { skip }, async () => {
   const c = client();
   await assert.rejects(c.complete(request('p', { policy: 'nope' as never })), (e: unknown) => e instanceof EngineError && e.code === 'UNKNOWN_POLICY');
