@@ -21,7 +21,7 @@ export { markdownReport, parseVariant, runBench } from './bench/bench';
 const USAGE = `dLLM code engine CLI
 
   node dist/cli.js infill --tasks IN.jsonl --policy NAME [--model DIR] [--max-new-tokens N] [--ep NAME]
-                          [--cache none|prefix|dual] [--single-line] [--stop-when-final] --out OUT.jsonl
+                          [--cache none|prefix|dual] [--single-line] [--stop-when-final] [--trace TRAJ.jsonl] --out OUT.jsonl
       Input lines: {"task_id", "prefix", "suffix", "language"?}; other fields are ignored.
       Output lines: {"task_id", "completion", "nfe", "ms", "tokens"} (or {"task_id", "error": {code, message}}).
       --out - writes to stdout.
@@ -79,6 +79,8 @@ export interface InfillOptions {
   cache?: CacheMode;
   singleLine?: boolean;
   stopWhenAnswerFinal?: boolean;
+  /** Also write each decode's trajectory (token ids per step) as JSONL here: training data for the SFT. */
+  traceFile?: string;
 }
 
 export interface InfillSummary {
@@ -95,6 +97,7 @@ export async function runInfill(o: InfillOptions): Promise<InfillSummary> {
   await engine.load();
   const out = o.outFile === '-' ? process.stdout : fs.createWriteStream(o.outFile);
   const write = (row: unknown) => out.write(`${JSON.stringify(row)}\n`);
+  const traceOut = o.traceFile ? fs.createWriteStream(o.traceFile) : undefined;
   const summary: InfillSummary = { tasks: 0, errors: 0, nfe: 0, ms: 0 };
   const lines = readline.createInterface({ input: fs.createReadStream(o.tasksFile, 'utf8'), crlfDelay: Infinity });
   let lineNo = 0;
@@ -118,7 +121,12 @@ export async function runInfill(o: InfillOptions): Promise<InfillSummary> {
           languageId: typeof task.language === 'string' ? task.language : undefined,
           policy: o.policy, maxNewTokens: o.maxNewTokens, singleLine: o.singleLine, emitSteps: false,
           options: { ...(o.cache ? { cache: o.cache } : {}), ...(o.stopWhenAnswerFinal ? { stopWhenAnswerFinal: true } : {}) },
-        });
+        }, traceOut ? {
+          onTrace: (t) => traceOut.write(`${JSON.stringify({
+            task_id: taskId, policy: o.policy, prefix_ids: t.prefixIds, suffix_ids: t.suffixIds, canvas_len: t.canvasLength,
+            steps: t.steps.map((s) => ({ commits: s.commits, predictions: s.predictions.map(([i, id, p]) => [i, id, Math.round(p * 1e4) / 1e4]) })),
+          })}\n`),
+        } : {});
         write({ task_id: taskId, completion: r.completion, nfe: r.metrics.nfe, ms: Math.round(r.metrics.ms * 10) / 10, tokens: r.metrics.tokens });
         summary.nfe += r.metrics.nfe;
         summary.ms += r.metrics.ms;
@@ -130,6 +138,7 @@ export async function runInfill(o: InfillOptions): Promise<InfillSummary> {
   } finally {
     await engine.dispose();
     if (out !== process.stdout) await new Promise<void>((resolve) => (out as fs.WriteStream).end(resolve));
+    if (traceOut) await new Promise<void>((resolve) => traceOut.end(resolve));
   }
   return summary;
 }
@@ -145,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       tasks: { type: 'string' }, out: { type: 'string' }, policy: { type: 'string' }, policies: { type: 'string' },
       model: { type: 'string' }, ep: { type: 'string' }, 'max-new-tokens': { type: 'string' }, cache: { type: 'string' },
-      'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, sets: { type: 'string' },
+      'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, trace: { type: 'string' }, sets: { type: 'string' },
       limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' },
     },
   });
@@ -164,7 +173,7 @@ export async function main(argv: string[]): Promise<number> {
     const summary = await runInfill({
       tasksFile: values.tasks, outFile: values.out, policy, modelDir, executionProvider: ep,
       maxNewTokens: positiveInt('max-new-tokens', values['max-new-tokens']) ?? DEFAULT_MAX_NEW_TOKENS,
-      cache: cache as CacheMode | undefined, singleLine: values['single-line'], stopWhenAnswerFinal: values['stop-when-final'],
+      cache: cache as CacheMode | undefined, singleLine: values['single-line'], stopWhenAnswerFinal: values['stop-when-final'], traceFile: values.trace,
     });
     process.stderr.write(`infill: ${summary.tasks} tasks, ${summary.errors} errors, mean NFE ` +
       `${(summary.nfe / Math.max(1, summary.tasks - summary.errors)).toFixed(1)}, ${summary.ms.toFixed(0)} ms decoding\n`);

@@ -36,6 +36,10 @@ export interface DecodeStepInfo {
   commits: CanvasCommit[];
   /** The canvas after the step (MASK where undecided). */
   canvas: Int32Array;
+  /** Canvas index of the first position of the block decoded in this step. */
+  blockStart: number;
+  /** This step's statistics, one per block position (before the step's commits). */
+  stats: readonly PositionStats[];
 }
 
 export interface DecodeParams {
@@ -150,7 +154,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
       if (firstCommitStep === 0) firstCommitStep = nfe;
       commits.push(...stepCommits);
       commitsPerStep.push(stepCommits.length);
-      params.onStep?.({ step: nfe, commits: stepCommits, canvas: sequence.subarray(canvasStart, canvasEnd) });
+      params.onStep?.({ step: nfe, commits: stepCommits, canvas: sequence.subarray(canvasStart, canvasEnd), blockStart: s - canvasStart, stats });
       pass++;
       const final = params.answerIsFinal?.(committedPrefix());
       if (final) { stopReason = final; break decoding; }

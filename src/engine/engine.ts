@@ -21,8 +21,19 @@ export interface LoadedModel {
   loadMs: number;
 }
 
+/** A decode's raw trajectory in token ids (training data for the redundancy-aware SFT). */
+export interface DecodeTrace {
+  /** Context before the canvas (BOS included when used) and after it, as fed to the model. */
+  prefixIds: number[];
+  suffixIds: number[];
+  canvasLength: number;
+  steps: { commits: [index: number, tokenId: number, confidence: number][]; predictions: [index: number, tokenId: number, p1: number][] }[];
+}
+
 export interface RequestHooks {
   onStep?: (event: StepEvent) => void;
+  /** Receives the whole trajectory once decoding ends. */
+  onTrace?: (trace: DecodeTrace) => void;
   /** Checked before every forward pass. */
   isCancelled?: () => boolean;
 }
@@ -150,12 +161,21 @@ export class Engine {
       return out;
     };
     let firstCommitMs = 0;
+    const trace: DecodeTrace | undefined = hooks.onTrace && {
+      prefixIds: Array.from(layout.sequence.subarray(0, layout.canvasStart)),
+      suffixIds: Array.from(layout.sequence.subarray(layout.canvasEnd)),
+      canvasLength: layout.canvasEnd - layout.canvasStart, steps: [],
+    };
     const outcome = await decode(this.decodeModel(model), {
       sequence: layout.sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd,
       spec: settings.spec, thresholds: settings.thresholds, options: settings.options,
       isCancelled: hooks.isCancelled,
       onStep: (info) => {
         if (firstCommitMs === 0) firstCommitMs = performance.now() - t0;
+        trace?.steps.push({
+          commits: info.commits.map((c) => [c.index, c.tokenId, c.confidence]),
+          predictions: info.stats.map((st, i) => [info.blockStart + i, st.tokenId, st.p1]),
+        });
         if (!emit) return;
         const commits: CommitInfo[] = info.commits.map((c) => ({
           index: c.index, tokenId: c.tokenId, text: tokenizer.tokenText(c.tokenId), rule: c.rule, confidence: c.confidence,
@@ -174,6 +194,7 @@ export class Engine {
       },
     });
 
+    if (trace) hooks.onTrace!(trace);
     const tokenIds = textBeforeEnd(outcome.canvas);
     let completion = tokenizer.decode(tokenIds);
     if (singleLine) completion = completion.split(NEWLINE)[0];
