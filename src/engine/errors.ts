@@ -25,7 +25,8 @@ export class EngineError extends Error {
 export function toEngineError(err: unknown): EngineError {
   if (err instanceof EngineError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (/out of memory|bad_alloc|allocation failed|Array buffer allocation/i.test(message)) {
+  // onnxruntime's CPU/GPU arenas say "Failed to allocate memory for requested buffer of size N"; CUDA says "out of memory".
+  if (/out of memory|bad_alloc|allocation failed|failed to allocate|Array buffer allocation/i.test(message)) {
     return new EngineError('OUT_OF_MEMORY', `Out of memory while decoding: ${message}`, { cause: err });
   }
   return new EngineError('INTERNAL', message, { cause: err });

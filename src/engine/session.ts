@@ -83,7 +83,17 @@ export interface SessionOptions {
   strictProvider?: boolean;
 }
 
+/**
+ * Test-only fault injection (test/stress): DLLM_TEST_FAULT=ort-oom:N makes the first N forward passes after the
+ * load-time self-check throw onnxruntime's allocation error, as a real out-of-memory would. Unset in normal use.
+ */
+function injectedOomPasses(): number {
+  return Number(/^ort-oom:(\d+)$/.exec(process.env.DLLM_TEST_FAULT ?? '')?.[1] ?? 0);
+}
+
 export class ModelSession {
+  private oomPasses = 0;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly config: ModelConfig,
@@ -124,6 +134,7 @@ export class ModelSession {
         await session.release().catch(() => undefined);
         throw err;
       }
+      model.oomPasses = injectedOomPasses();
       return model;
     }
     throw new EngineError('MODEL_CORRUPT',
@@ -168,6 +179,11 @@ export class ModelSession {
       past_values: new ort.Tensor('float32', past.values, past.dims),
       output_positions: new ort.Tensor('int64', BigInt64Array.from(outputRows, BigInt), [1, outputRows.length]),
     };
+    if (this.oomPasses > 0) {
+      this.oomPasses--;
+      throw new Error('Non-zero status code returned while running MatMul node. Status Message: bfc_arena.cc:376 ' +
+        'AllocateRawInternal Failed to allocate memory for requested buffer of size 4294967296 (injected by DLLM_TEST_FAULT)');
+    }
     const out = await this.session.run(feeds);
     const topIds = out.top_ids;
     const k = topIds.dims[2];
