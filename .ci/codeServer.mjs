@@ -67,13 +67,14 @@ export function freePort() {
  * Starts code-server on 127.0.0.1 and resolves once /healthz answers.
  * smokeTestDriver: honour the workbench `payload` query (extensionDevelopmentPath / extensionTestsPath).
  * env: extra variables; the extension host inherits them.
+ * workspaceTrust: keep VS Code's workspace trust on (off by default: tests run in trusted mode).
  */
-export async function startCodeServer({ state, workspace, port, smokeTestDriver = false, env = {}, timeoutMs = 60_000 }) {
+export async function startCodeServer({ state, workspace, port, smokeTestDriver = false, env = {}, timeoutMs = 60_000, workspaceTrust = false }) {
   port ??= await freePort();
   const logFile = path.join(state.root, 'code-server.log');
   const out = fs.openSync(logFile, 'a');
   const args = ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--extensions-dir', state.extensions, '--user-data-dir', state.userData];
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']), '--extensions-dir', state.extensions, '--user-data-dir', state.userData];
   if (smokeTestDriver) args.push('--vscode-option', 'enable-smoke-test-driver');
   args.push(workspace);
   const child = spawn(codeServerBin(), args, { env: { ...serverEnv(state), ...env }, detached: true, stdio: ['ignore', out, out] });

@@ -1,0 +1,97 @@
+// Soak: 10,000 small completions through EngineClient and the real worker process (what the editor uses), with flat
+// memory in the extension-host side and in the worker. DLLM_SOAK_COMPLETIONS overrides the count (development only).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { after, test } from 'node:test';
+import type { CompletionRequest } from '../../../src/engine/protocol';
+import { assertFigure, mb, ms, percentile, recordFigure } from '../support/figures';
+import { HAVE_PROC, inetSocketsOf, rssOf } from '../support/proc';
+import { SHORT_PROMPTS, clientBookkeeping, disposeClients, makeClient, skipWithoutModel } from './helpers';
+
+const COUNT = Number(process.env.DLLM_SOAK_COMPLETIONS || 10_000);
+const WARMUP = 200;
+/** Growth allowed between the end of the warm-up and the end of the soak (after GC where we can force it). */
+const MAX_GROWTH = 50 * 1024 * 1024;
+
+after(disposeClients);
+
+function gc(): void {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) { g(); g(); }
+}
+
+test(`soak: ${COUNT.toLocaleString('en-US')} completions through the engine with flat memory`, { skip: skipWithoutModel }, async () => {
+  const client = await makeClient();
+  const request = (i: number): CompletionRequest => ({
+    id: `soak-${i}`, ...SHORT_PROMPTS[i % SHORT_PROMPTS.length], maxNewTokens: 4,
+    policy: i % 2 ? 'r2' : 'fast-dllm', editorKey: `file:///soak/${i % 3}.ts`, options: { stopWhenAnswerFinal: true },
+  });
+  let steps = 0;
+  const run = (i: number) => client.complete(request(i), i % 2 ? () => { steps++; } : undefined);
+
+  const first = await run(0);
+  assert.equal(first.cancelled, false);
+  const pid = client.workerPid!;
+  if (HAVE_PROC && (globalThis as { __dllmNetworkGuard?: boolean }).__dllmNetworkGuard) {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    assert.match(cmdline, /noNetwork/, 'the worker process runs under the network guard too (inherited execArgv)');
+  }
+  const workerAfterLoad = rssOf(pid);
+  for (let i = 1; i < WARMUP; i++) await run(i);
+  gc();
+  const hostStart = process.memoryUsage();
+  const workerStart = rssOf(pid);
+
+  const t0 = performance.now();
+  const times: number[] = [];
+  const sockets = new Set<string>();
+  let workerPeak = workerStart;
+  let cancelled = 0;
+  let tokens = 0;
+  for (let i = 0; i < COUNT; i++) {
+    const s = performance.now();
+    const r = await run(WARMUP + i);
+    times.push(performance.now() - s);
+    if (r.cancelled) cancelled++;
+    tokens += r.metrics.tokens;
+    if (i % 500 === 0) {
+      workerPeak = Math.max(workerPeak, rssOf(pid));
+      for (const sock of inetSocketsOf(pid)) sockets.add(sock);
+    }
+  }
+  const wallMs = performance.now() - t0;
+  gc();
+  const hostEnd = process.memoryUsage();
+  const workerEnd = rssOf(pid);
+  const book = clientBookkeeping(client);
+  assert.equal(client.workerPid, pid, 'the worker did not restart during the soak');
+  assert.equal(cancelled, 0);
+  assert.deepEqual({ pending: book.pending, inFlight: book.inFlight }, { pending: 0, inFlight: 0 }, 'no request left behind');
+  assert.ok(steps > 0, 'step events arrived');
+
+  const perCompletion = wallMs / COUNT;
+  recordFigure({
+    area: 'Soak', check: `${COUNT.toLocaleString('en-US')} completions (4-token canvas, fast-dllm/r2) through EngineClient: time per completion`,
+    figure: `mean ${ms(perCompletion)}, p99 ${ms(percentile(times, 99))}; ${(wallMs / 1000).toFixed(0)} s in all`, bound: 'report',
+    holds: true, values: { count: COUNT, wallMs, meanMs: perCompletion, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), tokens },
+  });
+  const hostGrowth = hostEnd.rss - hostStart.rss;
+  const workerGrowth = workerEnd - workerStart;
+  assertFigure({
+    area: 'Soak', check: 'RSS of the engine worker process, start → end (start = after model load and 200 warm-up completions)',
+    figure: HAVE_PROC ? `${mb(workerStart)} → ${mb(workerEnd)} (${workerGrowth >= 0 ? '+' : ''}${mb(workerGrowth)}; after load ${mb(workerAfterLoad)}, peak ${mb(workerPeak)})` : 'n/a (no /proc)',
+    bound: `growth < ${mb(MAX_GROWTH)}`, holds: !HAVE_PROC || workerGrowth < MAX_GROWTH,
+    values: { workerAfterLoad, workerStart, workerEnd, workerPeak, workerGrowth },
+  });
+  assertFigure({
+    area: 'Soak', check: 'RSS of the client side (extension-host stand-in), start → end, after GC',
+    figure: `${mb(hostStart.rss)} → ${mb(hostEnd.rss)} (${hostGrowth >= 0 ? '+' : ''}${mb(hostGrowth)}; JS heap ${mb(hostStart.heapUsed)} → ${mb(hostEnd.heapUsed)})`,
+    bound: `growth < ${mb(MAX_GROWTH)}`, holds: hostGrowth < MAX_GROWTH,
+    values: { hostRssStart: hostStart.rss, hostRssEnd: hostEnd.rss, heapStart: hostStart.heapUsed, heapEnd: hostEnd.heapUsed },
+  });
+  assertFigure({
+    area: 'Security', check: 'network sockets (TCP/UDP, native code included) held by the engine worker during the soak (/proc)',
+    figure: HAVE_PROC ? `${sockets.size}` : 'n/a (no /proc)', bound: '0', holds: sockets.size === 0,
+    values: { sockets: [...sockets].join('; ') || null },
+  });
+});

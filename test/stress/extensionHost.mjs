@@ -1,0 +1,142 @@
+// Runs the stress suites that need a real editor: mocha (test/stress/extension/index.ts, compiled to out/) inside the
+// extension host of code-server, with Chromium on the workbench page, as test/integration/run.mjs does. On top of
+// that, the page serves commands from the tests: they print `DLLM_STRESS_CMD {json}` and read the answer from
+// $DLLM_STRESS_CHANNEL/<id>.json. `type` sends real browser keystrokes (and samples the ghost text the editor shows
+// after each); `ghost` reads the ghost text shown now.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import util from 'node:util';
+import { CHROMIUM_ARGS, chromiumPath, makeStateDir, remoteUri, startCodeServer, workbenchUrl } from '../../.ci/codeServer.mjs';
+import { ensureCodeServer } from '../../.ci/toolchain.mjs';
+import { ROOT, SCREENSHOTS_DIR, elapsed } from '../support/layers.mjs';
+
+const TESTS_ENTRY = path.join(ROOT, 'out', 'test', 'stress', 'extension', 'index');
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'stress-workspace');
+const NOISE = /ENOTFOUND open-vsx\.org|\[AgentHost|\[AccountPolicyGate\]|Creating a socket \(/;
+const COMMAND = 'DLLM_STRESS_CMD ';
+
+/** What the editor shows at the cursor line: the text before the inline ghost text, and the ghost text itself. */
+function readGhost() {
+  const norm = (s) => (s ?? '').replace(/\u00a0/g, ' ');
+  const editor = document.querySelector('.editor-instance .monaco-editor.focused') ?? document.querySelector('.editor-instance .monaco-editor');
+  if (!editor) return { ghost: '', before: null, lines: 0 };
+  const span = editor.querySelector('.view-lines .ghost-text-decoration');
+  const extra = [...editor.querySelectorAll('.ghost-text .view-line')].map((l) => norm(l.textContent));
+  if (!span) return { ghost: extra.join('\n'), before: null, lines: extra.length };
+  const line = span.closest('.view-line');
+  let before = '';
+  for (const node of line.querySelectorAll('span > span')) {
+    if (node === span || node.contains(span)) break;
+    if (node.classList.contains('ghost-text-decoration') || node.classList.contains('ghost-text-decoration-preview')) continue;
+    before += node.textContent;
+  }
+  return { ghost: norm(span.textContent) + (extra.length ? '\n' + extra.join('\n') : ''), before: norm(before), lines: 1 + extra.length };
+}
+
+async function typeText(page, { text, delayMs = 30 }) {
+  const samples = [];
+  const t0 = Date.now();
+  let next = t0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\n') await page.keyboard.press('Enter');
+    else await page.keyboard.type(ch);
+    next += delayMs;
+    const wait = next - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    samples.push({ i, t: Date.now() - t0, ...(await page.evaluate(readGhost)) });
+  }
+  return { samples, ms: Date.now() - t0 };
+}
+
+async function handle(page, channel, line, log) {
+  let msg;
+  try { msg = JSON.parse(line.slice(COMMAND.length)); } catch { return; }
+  let answer;
+  try {
+    if (msg.cmd === 'type') answer = await typeText(page, msg);
+    else if (msg.cmd === 'ghost') answer = await page.evaluate(readGhost);
+    else if (msg.cmd === 'press') { await page.keyboard.press(msg.key); answer = {}; }
+    else if (msg.cmd === 'screenshot') {
+      fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
+      await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `${msg.name}.png`) });
+      answer = {};
+    } else answer = { error: `unknown command ${msg.cmd}` };
+  } catch (e) {
+    answer = { error: String(e?.stack ?? e) };
+    log(`command ${msg.cmd} failed: ${answer.error}`);
+  }
+  fs.writeFileSync(path.join(channel, `${msg.id}.json.tmp`), JSON.stringify(answer));
+  fs.renameSync(path.join(channel, `${msg.id}.json.tmp`), path.join(channel, `${msg.id}.json`));
+}
+
+/**
+ * suite: 'editor' (trusted workspace) or 'untrusted' (workspace trust on, folder not trusted).
+ * Resolves with {passed, failed}.
+ */
+export async function runExtensionHostSuite({ suite, env = {}, timeoutMs = 600_000 }) {
+  const t0 = Date.now();
+  const log = (m) => console.log(`[stress ${suite} ${elapsed(t0)}] ${m}`);
+  const untrusted = suite === 'untrusted';
+  const state = makeStateDir(`stress-${suite}`, {
+    // Keep the suggest widget out of the way of inline completions (it would take the keystrokes' completions).
+    'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
+    'editor.suggestOnTriggerCharacters': false,
+    ...(untrusted ? {
+      'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never',
+      'security.workspace.trust.emptyWindow': false, 'security.workspace.trust.banner': 'never',
+    } : {}),
+  });
+  const resultsFile = path.join(state.root, 'results.json');
+  const channel = path.join(state.root, 'channel');
+  fs.mkdirSync(channel);
+  const workspace = path.join(state.root, 'workspace');
+  fs.cpSync(FIXTURE, workspace, { recursive: true });
+  await ensureCodeServer();
+  const server = await startCodeServer({
+    state, workspace, smokeTestDriver: true, workspaceTrust: untrusted,
+    env: { ...env, DLLM_TEST_RESULTS: resultsFile, DLLM_STRESS_SUITE: suite, DLLM_STRESS_CHANNEL: channel, DLLM_STRESS_WORKSPACE: workspace },
+  });
+  log(`code-server at ${server.url} (log: ${server.logFile})`);
+  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  let code;
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    page.on('pageerror', (e) => log(`[pageerror] ${e.message}`));
+    const exitCode = new Promise((resolve) => {
+      page.exposeFunction('codeAutomationLog', (type, args) => {
+        const text = util.format(...(Array.isArray(args) ? args : [args]));
+        if (text.startsWith(COMMAND)) { void handle(page, channel, text, log); return; }
+        if (!process.env.DLLM_VERBOSE && NOISE.test(text)) return;
+        for (const line of text.split('\n')) console.log(`  [exthost] ${line}`);
+      });
+      page.exposeFunction('codeAutomationExit', async (c) => {
+        fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
+        await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `stress-${suite}-done.png`) }).catch(() => {});
+        resolve(c);
+      });
+    });
+    const payload = [
+      ['extensionDevelopmentPath', remoteUri(server, ROOT)],
+      ['extensionTestsPath', remoteUri(server, TESTS_ENTRY)],
+      ['skipWelcome', 'true'],
+    ];
+    await page.goto(workbenchUrl(server, workspace, payload));
+    let timer;
+    const timeout = new Promise((resolve) => { timer = setTimeout(() => { log(`TIMEOUT after ${timeoutMs} ms`); resolve(2); }, timeoutMs); });
+    code = await Promise.race([exitCode, timeout]);
+    clearTimeout(timer);
+  } finally {
+    await browser.close().catch(() => {});
+    await server.stop();
+  }
+  const results = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : null;
+  if (!results) log(`no test results were written (exit code ${code}); state kept in ${state.root}`);
+  else if (code === 0) fs.rmSync(state.root, { recursive: true, force: true });
+  else log(`state kept for debugging: ${state.root}`);
+  log(`done in ${elapsed(t0)}`);
+  const passed = results?.passed ?? 0;
+  const failed = results ? results.failed : 1;
+  return { passed, failed: failed || (code !== 0 ? 1 : 0) };
+}
