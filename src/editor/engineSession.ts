@@ -25,6 +25,9 @@ export interface RequestOrigin {
 export type RequestInput = Pick<CompletionRequest, 'prefix' | 'suffix' | 'prefixIsFileStart' | 'maxNewTokens' | 'singleLine' | 'editorKey'>;
 
 
+/** The parts of EngineClient the session uses (tests may substitute a scripted one). */
+export type EngineClientLike = Pick<EngineClient, 'complete' | 'cancel' | 'cancelEditor' | 'onStatus' | 'reconfigure' | 'dispose'>;
+
 let requestCounter = 0;
 export const newRequestId = (kind: RequestKind): string => `${kind}-${Date.now().toString(36)}-${++requestCounter}`;
 
@@ -36,10 +39,13 @@ export function resolveModelDir(settings: Settings, extensionPath: string): stri
 }
 
 export class EngineSession implements vscode.Disposable {
-  private client: EngineClient | undefined;
+  private client: EngineClientLike | undefined;
+  private testClient: EngineClientLike | undefined;
   private clientConfig: { modelDir: string; executionProvider: Settings['executionProvider'] } | undefined;
   private engineStatus: EngineStatus = { state: 'idle' };
   private readonly running = new Map<string, RequestKind>();
+  /** Execution-provider fallbacks already shown to the user. */
+  private readonly fallbackNotified = new Set<string>();
   private lastStep: number | undefined;
   private readonly statusEmitter = new vscode.EventEmitter<EngineStatus>();
   private readonly activityEmitter = new vscode.EventEmitter<Activity>();
@@ -118,6 +124,8 @@ export class EngineSession implements vscode.Disposable {
     } catch (err) {
       if (isCancellation(err)) {
         this.log.debug(`${request.id}: cancelled (${errorMessage(err)})`);
+      } else if (err instanceof EngineError && err.code === 'WORKER_CRASHED') {
+        this.log.warn(`${request.id}: ${errorMessage(err)}`); // the engine status reports the crash once
       } else {
         this.errors.report(origin.kind === 'fill' ? 'Fill Block failed' : 'Completion failed', err);
       }
@@ -129,7 +137,7 @@ export class EngineSession implements vscode.Disposable {
   }
 
   cancel(requestId: string): void {
-    this.client?.cancel(requestId);
+    (this.testClient ?? this.client)?.cancel(requestId);
   }
 
   /** Stops the worker; the next request starts a fresh one (after a settings fix, or a stuck model). */
@@ -154,8 +162,13 @@ export class EngineSession implements vscode.Disposable {
   }
 
   /** Internal, for tests: the engine client (started if needed). */
-  get engineClient(): EngineClient {
+  get engineClient(): EngineClientLike {
     return this.ensureClient();
+  }
+
+  /** Internal, for tests: route requests to a scripted client (undefined: back to the real engine). */
+  useClientForTests(client: EngineClientLike | undefined): void {
+    this.testClient = client;
   }
 
   private engineConfig() {
@@ -163,7 +176,8 @@ export class EngineSession implements vscode.Disposable {
     return { modelDir: resolveModelDir(s, this.extensionPath), executionProvider: s.executionProvider };
   }
 
-  private ensureClient(): EngineClient {
+  private ensureClient(): EngineClientLike {
+    if (this.testClient) return this.testClient;
     if (this.client) return this.client;
     this.clientConfig = this.engineConfig();
     this.log.info(`starting the engine: model ${this.clientConfig.modelDir}, execution provider ${this.clientConfig.executionProvider}`);
@@ -182,11 +196,19 @@ export class EngineSession implements vscode.Disposable {
   private setStatus(status: EngineStatus): void {
     const previous = this.engineStatus;
     this.engineStatus = status;
-    if (status.state === 'error' && status.error && status.error !== previous.error) {
+    // Only crashes: a model that fails to load fails the request that loads it, and that request reports it.
+    if (status.state === 'error' && status.error && status.error !== previous.error && status.errorCode === 'WORKER_CRASHED') {
       this.errors.report('Engine error', new EngineError(status.errorCode ?? 'INTERNAL', status.error));
     }
     if (status.fallbackReason && status.fallbackReason !== previous.fallbackReason) {
       this.log.warn(`execution provider: ${status.fallbackReason}`);
+      // A provider the user chose explicitly did not start: say so once (the status bar item also turns yellow).
+      const asked = status.requestedExecutionProvider;
+      if (asked && asked !== 'auto' && !this.fallbackNotified.has(status.fallbackReason)) {
+        this.fallbackNotified.add(status.fallbackReason);
+        void vscode.window.showWarningMessage(`dLLM: the ${asked} execution provider is not available, so the model runs on the CPU: ` +
+          `${status.fallbackReason}.`);
+      }
     }
     this.statusEmitter.fire(status);
   }
@@ -197,7 +219,7 @@ export class EngineSession implements vscode.Disposable {
 
   /** Re-runs a finished request with baselines in the background; the next user request cancels it. */
   private measureBaselinesFor(request: CompletionRequest, summaryId: string): void {
-    const client = this.client;
+    const client = this.testClient ?? this.client;
     if (!client) return;
     const baseline: CompletionRequest = {
       ...request, id: `${request.id}:baselines`, editorKey: BASELINE_EDITOR_KEY, measureBaselines: true, emitSteps: false,

@@ -96,7 +96,7 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
     vscode.commands.registerCommand(STATUS_MENU_COMMAND, () => showStatusMenu(settings, engine, log)),
     vscode.commands.registerCommand(DISMISS_INLINE_COMMAND, async () => {
       const editor = vscode.window.activeTextEditor;
-      if (editor) provider.cancelLive(docKeyOf(editor.document));
+      if (editor) provider.cancelLive(docKeyOf(editor.document), 'Escape');
       await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
     }),
   );

@@ -20,7 +20,10 @@ const PROGRESS_AFTER_MS = 1500;
 export const NO_TARGET_MESSAGE = 'dLLM: nothing to fill here. Select the code to rewrite, or put the cursor on a placeholder ' +
   'line (`...`, `pass`, `TODO`, `// fill`, `# fill`) or in an empty block (`{}`, or a block with only blank lines).';
 
-export type FillStatus = 'applied' | 'cancelled' | 'regionChanged' | 'documentClosed' | 'empty' | 'noTarget' | 'failed';
+export type FillStatus = 'applied' | 'cancelled' | 'regionChanged' | 'documentClosed' | 'empty' | 'noTarget' | 'readOnly' | 'failed';
+
+export const READ_ONLY_MESSAGE = 'dLLM: this document is read-only, so Fill Block cannot change it.';
+export const ONE_SELECTION_MESSAGE = 'dLLM: Fill Block works on one selection or cursor at a time; nothing was changed.';
 
 export interface FillOutcome {
   status: FillStatus;
@@ -53,6 +56,8 @@ class RunningFill implements vscode.Disposable {
   /** Why it stopped early, if it did. */
   stopped: 'cancelled' | 'regionChanged' | 'documentClosed' | undefined;
   lastStep: StepEvent | undefined;
+  /** The edit the fill itself is applying (not a user change). */
+  ownEdit: { offset: number; length: number; text: string } | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private resolveDone!: () => void;
   /** Resolves when the fill has ended, whatever the outcome. */
@@ -75,6 +80,11 @@ class RunningFill implements vscode.Disposable {
       vscode.workspace.onDidCloseTextDocument((doc) => {
         if (doc === this.document) this.stop('documentClosed');
       }),
+      // Closing the tab ends the fill too: VS Code keeps the document a while, and an edit then would leave a hidden
+      // unsaved change. (A tab that is only hidden behind another keeps the fill going.)
+      vscode.window.tabGroups.onDidChangeTabs(() => {
+        if (!isInATab(this.document)) this.stop('documentClosed');
+      }),
     );
   }
 
@@ -92,6 +102,8 @@ class RunningFill implements vscode.Disposable {
     const empty = this.start === this.end; // e.g. `{}`: typing at that point is typing into the region
     let shift = 0;
     for (const c of changes) {
+      const own = this.ownEdit;
+      if (own && c.rangeOffset === own.offset && c.rangeLength === own.length && c.text === own.text) continue;
       const from = c.rangeOffset;
       const to = c.rangeOffset + c.rangeLength;
       const before = to < this.start || (to === this.start && !(empty && from === this.start));
@@ -155,6 +167,14 @@ export class FillBlockController implements vscode.Disposable {
       return { status: 'noTarget', message: 'no editor' };
     }
     const document = editor.document;
+    if (vscode.workspace.fs.isWritableFileSystem(document.uri.scheme) === false) {
+      void vscode.window.showInformationMessage(READ_ONLY_MESSAGE);
+      return { status: 'readOnly', message: READ_ONLY_MESSAGE };
+    }
+    if (args.line === undefined && editor.selections.length > 1) {
+      void vscode.window.showInformationMessage(ONE_SELECTION_MESSAGE);
+      return { status: 'noTarget', message: ONE_SELECTION_MESSAGE };
+    }
     const text = document.getText();
     const useSelection = args.line === undefined && !editor.selection.isEmpty;
     const cursor = args.line !== undefined && args.line < document.lineCount
@@ -234,28 +254,32 @@ export class FillBlockController implements vscode.Disposable {
 
   private async apply(fill: RunningFill, answer: string): Promise<FillOutcome> {
     const { document, target, requestId } = fill;
-    if (document.getText(fill.range) !== fill.originalText) return this.tellRegionChanged(fill);
     const replacement = fillReplacement(target, answer);
-    const range = fill.range;
-    const editor = fill.editor;
-    this.decorations.clear(editor);
-    let applied: boolean;
-    if (editor) {
-      applied = await editor.edit((b) => b.replace(range, replacement));
-    } else {
-      const edit = new vscode.WorkspaceEdit();
-      edit.replace(document.uri, range, replacement);
-      applied = await vscode.workspace.applyEdit(edit);
+    this.decorations.clear(fill.editor);
+    // VS Code refuses an edit made against an older document version; a user edit can land just before ours,
+    // so retry with the region as it follows that edit (an edit inside the region stops the fill instead).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (fill.stopped || document.isClosed || document.getText(fill.range) !== fill.originalText) break;
+      const range = fill.range;
+      const editor = fill.editor;
+      fill.ownEdit = { offset: fill.start, length: fill.end - fill.start, text: replacement };
+      let applied: boolean;
+      if (editor) {
+        applied = await editor.edit((b) => b.replace(range, replacement));
+      } else {
+        const edit = new vscode.WorkspaceEdit();
+        edit.replace(document.uri, range, replacement);
+        applied = await vscode.workspace.applyEdit(edit);
+      }
+      if (!applied) continue;
+      const inserted = new vscode.Range(document.positionAt(fill.start), document.positionAt(fill.start + replacement.length));
+      const shown = fill.editor;
+      if (shown) this.decorations.flash(shown, inserted);
+      this.log.info(`${requestId}: filled ${target.description} with ${answer.length} characters`);
+      return { status: 'applied', requestId, text: replacement };
     }
-    if (!applied) {
-      // VS Code refuses an edit made against an older document version: something changed in between.
-      return this.tellRegionChanged(fill);
-    }
-    const start = document.positionAt(fill.start);
-    const inserted = new vscode.Range(start, document.positionAt(fill.start + replacement.length));
-    if (editor) this.decorations.flash(editor, inserted);
-    this.log.info(`${requestId}: filled ${target.description} with ${answer.length} characters`);
-    return { status: 'applied', requestId, text: replacement };
+    if (fill.stopped === 'documentClosed' || document.isClosed) return { status: 'documentClosed', requestId };
+    return this.tellRegionChanged(fill);
   }
 
   private stopFill(fill: RunningFill, why: 'cancelled' | 'regionChanged' | 'documentClosed'): void {
@@ -332,6 +356,15 @@ function parseArgs(raw: unknown): FillArgs {
     uri: typeof uri === 'string' ? uri : undefined,
     line: typeof line === 'number' && Number.isInteger(line) && line >= 0 ? line : undefined,
   };
+}
+
+/** Whether an editor tab (text or diff) still holds the document. Notebook cells count as held. */
+function isInATab(document: vscode.TextDocument): boolean {
+  if (document.uri.scheme === 'vscode-notebook-cell') return true;
+  const uri = document.uri.toString();
+  return vscode.window.tabGroups.all.some((group) => group.tabs.some(({ input }) =>
+    (input instanceof vscode.TabInputText && input.uri.toString() === uri) ||
+    (input instanceof vscode.TabInputTextDiff && (input.modified.toString() === uri || input.original.toString() === uri))));
 }
 
 function indentUnitOf(editor: vscode.TextEditor): string {

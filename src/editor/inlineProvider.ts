@@ -21,6 +21,8 @@ import type { GhostTextRefresher } from './progressiveGhost';
 
 /** After a failed request, automatic triggers pause this long (the status bar and a notification show the error). */
 const FAILURE_BACKOFF_MS = 5000;
+/** Delay before checking that a moved cursor still types along the running decode. */
+const SELECTION_CHECK_DELAY_MS = 60;
 const SUPPORTED_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs', 'vscode-notebook-cell']);
 /** Context key: an inline decode runs for the active editor (Escape then also cancels it). */
 export const INLINE_DECODING_CONTEXT = 'dllm.inlineDecoding';
@@ -64,8 +66,13 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
   private readonly recent = new Map<string, { live: LiveDecode; request: CompletionRequest; result?: CompletionResult }>();
   private manualTrigger: { docKey: string; version: number; offset: number } | undefined;
   private lastFailureAt = 0;
+  private selectionCheck: ReturnType<typeof setTimeout> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   lastServed: ServedCompletion | undefined;
+  /** Internal, for tests: how often VS Code asked. */
+  callCount = 0;
+  /** Internal, for tests: the most recent texts handed to VS Code, oldest first. */
+  readonly servedLog: ServedCompletion[] = [];
   onDidChange?: vscode.Event<void>;
 
   constructor(
@@ -82,7 +89,7 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
         if (editor) this.cancelAllExcept(editor.document); // focus in a panel keeps the decode
       }),
       vscode.workspace.onDidCloseTextDocument((doc) => {
-        this.cancelLive(docKeyOf(doc));
+        this.cancelLive(docKeyOf(doc), 'document closed');
         this.cache.deleteDocument(docKeyOf(doc));
       }),
     );
@@ -97,14 +104,15 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
   /** Settings changed: completions made under the old ones are stale. */
   reset(): void {
     this.cache.clear();
-    for (const key of [...this.live.keys()]) this.cancelLive(key);
+    for (const key of [...this.live.keys()]) this.cancelLive(key, 'settings changed');
   }
 
   /** Cancels the decode of a document (Escape, or the user moved on). */
-  cancelLive(docKey: string): void {
+  cancelLive(docKey: string, reason: string): void {
     const live = this.live.get(docKey);
     if (!live) return;
     this.live.delete(docKey);
+    if (live.running) this.log.debug(`${live.requestId}: cancelled (${reason})`);
     live.cancel();
     this.updateContextKey();
   }
@@ -126,8 +134,12 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionList | undefined> {
     this.refresher.noteProviderCall();
+    this.callCount++;
+    this.log.trace(`provide #${this.callCount} (${context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? 'invoke' : 'automatic'}) ` +
+      `at ${position.line + 1}:${position.character + 1}${context.selectedCompletionInfo ? ', suggest widget open' : ''}`);
     try {
       const text = await this.provide(document, position, context, token);
+      if (token.isCancellationRequested) this.log.trace(`provide #${this.callCount}: cancelled by VS Code`);
       if (text === undefined || text === '' || token.isCancellationRequested) return undefined;
       const item = new vscode.InlineCompletionItem(text, new vscode.Range(position, position));
       const list = new vscode.InlineCompletionList([item]);
@@ -157,12 +169,14 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
 
     const cursor = readCursorContext(document, position, settings);
     const { fitted, shape } = cursor;
+    // An empty or blank document gives the model nothing to go on (the engine would refuse it as BAD_INPUT).
+    if (!/\S/.test(fitted.prefix) && !/\S/.test(fitted.suffix)) return undefined;
 
     const live = this.live.get(docKey);
     if (live) {
       const offer = live.running ? live.offerFor(docKey, shape, fitted) : undefined;
       if (offer) return this.serveLive(live, offer.typed, settings, token);
-      this.cancelLive(docKey);
+      this.cancelLive(docKey, 'the text at the cursor no longer matches it');
     }
 
     const hit = this.cache.get(docKey, shape, fitted);
@@ -208,6 +222,8 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     const decode = live ?? this.recent.get(served.requestId)?.live;
     if (decode) decode.servedText = fullText;
     this.lastServed = served;
+    this.servedLog.push(served);
+    if (this.servedLog.length > 100) this.servedLog.shift();
     this.log.trace(`serve ${served.source} ${served.requestId}: ${JSON.stringify(served.text)}`);
     return served.text;
   }
@@ -227,7 +243,7 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     });
     const live = new LiveDecode(id, makeAnchor(docKey, shape, fitted), { prefix: fitted.prefix, suffix: fitted.suffix, shape },
       () => this.engine.cancel(id));
-    this.live.get(docKey)?.cancel();
+    this.cancelLive(docKey, `replaced by ${id}`);
     this.live.set(docKey, live);
     const record: { live: LiveDecode; request: CompletionRequest; result?: CompletionResult } = { live, request };
     this.recent.set(id, record);
@@ -286,22 +302,32 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     return true;
   }
 
+  /**
+   * The cursor moved: a decode the new position no longer types along is cancelled. Checked a moment later against
+   * the editor's current state, because selection events can describe a keystroke the document is already past.
+   */
   private onSelectionChanged(e: vscode.TextEditorSelectionChangeEvent): void {
-    const docKey = docKeyOf(e.textEditor.document);
+    if (!this.live.get(docKeyOf(e.textEditor.document))?.running) return;
+    clearTimeout(this.selectionCheck);
+    this.selectionCheck = setTimeout(() => this.checkCursor(e.textEditor), SELECTION_CHECK_DELAY_MS);
+  }
+
+  private checkCursor(editor: vscode.TextEditor): void {
+    const docKey = docKeyOf(editor.document);
     const live = this.live.get(docKey);
-    if (!live || !live.running) return;
-    const selection = e.selections[0];
-    if (e.selections.length !== 1 || !selection.isEmpty) {
-      this.cancelLive(docKey);
+    if (!live || !live.running || editor.document.isClosed) return;
+    const selection = editor.selection;
+    if (editor.selections.length !== 1 || !selection.isEmpty) {
+      this.cancelLive(docKey, 'text selected');
       return;
     }
-    const cursor = readCursorContext(e.textEditor.document, selection.active, this.settings());
-    if (!live.offerFor(docKey, cursor.shape, cursor.fitted)) this.cancelLive(docKey);
+    const cursor = readCursorContext(editor.document, selection.active, this.settings());
+    if (!live.offerFor(docKey, cursor.shape, cursor.fitted)) this.cancelLive(docKey, 'the cursor moved off it');
   }
 
   private cancelAllExcept(document: vscode.TextDocument | undefined): void {
     const keep = document && docKeyOf(document);
-    for (const key of [...this.live.keys()]) if (key !== keep) this.cancelLive(key);
+    for (const key of [...this.live.keys()]) if (key !== keep) this.cancelLive(key, 'another editor is active');
     this.updateContextKey();
   }
 
@@ -312,7 +338,8 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
   }
 
   dispose(): void {
-    for (const key of [...this.live.keys()]) this.cancelLive(key);
+    clearTimeout(this.selectionCheck);
+    for (const key of [...this.live.keys()]) this.cancelLive(key, 'shutting down');
     for (const d of this.disposables) d.dispose();
   }
 }

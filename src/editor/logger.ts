@@ -5,8 +5,19 @@ import { EngineError } from '../engine/errors';
 
 export type Logger = vscode.LogOutputChannel;
 
+/** DLLM_LOG_TO_CONSOLE=1 mirrors the log to the console (the test runners print the extension host's console). */
 export function createLogger(): Logger {
-  return vscode.window.createOutputChannel('dLLM', { log: true });
+  const channel = vscode.window.createOutputChannel('dLLM', { log: true });
+  if (process.env.DLLM_LOG_TO_CONSOLE) {
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error'] as const) {
+      const write = channel[level].bind(channel) as (message: string, ...args: unknown[]) => void;
+      (channel as unknown as Record<string, unknown>)[level] = (message: string, ...args: unknown[]) => {
+        console.log(`[dLLM ${level}] ${message}`);
+        write(message, ...args);
+      };
+    }
+  }
+  return channel;
 }
 
 export function errorMessage(err: unknown): string {

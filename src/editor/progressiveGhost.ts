@@ -1,14 +1,16 @@
 // Progressive ghost text: while a decode commits tokens, the editor is asked again for the inline completion, and the
 // provider answers with the grown stable prefix. VS Code has no stable "update" event, so, in order of preference:
-//   proposed  the provider's onDidChange (inlineCompletionsAdditions proposal, only where the extension may use it);
-//   trigger   editor.action.inlineSuggest.trigger alone (no flicker, if this VS Code re-queries on it);
-//   hide+trigger  hide, then trigger: always re-queries, may flicker for a frame.
+//   proposed     the provider's onDidChange (inlineCompletionsAdditions proposal, only where the extension may use
+//                it): VS Code re-queries this provider without hiding anything;
+//   hideTrigger  editor.action.inlineSuggest.hide, then .trigger: always re-queries, but the ghost text may flicker
+//                for a frame. (A plain trigger, with or without a providerId, is answered from VS Code's cache of the
+//                last request and never reaches the provider: checked in VS Code 1.139.)
 // A strategy that does not lead to a provider call within PROBE_MS is dropped for the next one, for the session.
 // Refreshes are throttled and happen only when the text to show grew (or the decode finished with a different text).
 import * as vscode from 'vscode';
 import type { Logger } from './logger';
 
-export type RefreshStrategy = 'proposed' | 'trigger' | 'hideTrigger';
+export type RefreshStrategy = 'proposed' | 'hideTrigger';
 
 /** Minimum time between two refreshes. */
 export const REFRESH_THROTTLE_MS = 120;
@@ -32,7 +34,8 @@ export class GhostTextRefresher implements vscode.Disposable {
   private lastRefreshAt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pendingTarget: RefreshTarget | undefined;
-  private probe: { strategy: RefreshStrategy; timer: ReturnType<typeof setTimeout> } | undefined;
+  /** A refresh was sent and VS Code has not called the provider yet: the next one waits (no pile-up, less flicker). */
+  private awaiting: { strategy: RefreshStrategy; target: RefreshTarget; timer: ReturnType<typeof setTimeout> } | undefined;
   /** Refreshes sent (for tests and logs). */
   refreshes = 0;
 
@@ -40,25 +43,33 @@ export class GhostTextRefresher implements vscode.Disposable {
   readonly onDidChange = this.changeEmitter.event;
 
   constructor(private readonly log: Logger, proposedApiEnabled: boolean) {
-    this.strategies = proposedApiEnabled ? ['proposed', 'trigger', 'hideTrigger'] : ['trigger', 'hideTrigger'];
+    this.strategies = proposedApiEnabled ? ['proposed', 'hideTrigger'] : ['hideTrigger'];
   }
 
   get strategy(): RefreshStrategy {
     return this.strategies[0];
   }
 
-  /** The provider was called: the last refresh (if any) worked. */
+  /** The provider was called: the refresh in flight (if any) arrived; a pending one may go. */
   noteProviderCall(): void {
-    if (this.probe) {
-      clearTimeout(this.probe.timer);
-      this.probe = undefined;
-    }
+    if (!this.awaiting) return;
+    clearTimeout(this.awaiting.timer);
+    this.awaiting = undefined;
+    if (this.pendingTarget) this.arm();
   }
 
-  /** A decode's display text changed: refresh soon (throttled). */
+  /** A decode's display text changed: refresh soon (throttled, one at a time). */
   schedule(target: RefreshTarget): void {
     this.pendingTarget = target;
-    if (this.timer) return;
+    if (!this.timer && !this.awaiting) this.arm();
+  }
+
+  /** Forgets a pending refresh for a decode that ended without anything new to show. */
+  drop(target: RefreshTarget): void {
+    if (this.pendingTarget === target) this.pendingTarget = undefined;
+  }
+
+  private arm(): void {
     const wait = Math.max(0, this.lastRefreshAt + REFRESH_THROTTLE_MS - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -66,11 +77,6 @@ export class GhostTextRefresher implements vscode.Disposable {
       this.pendingTarget = undefined;
       if (t) void this.flush(t);
     }, wait);
-  }
-
-  /** Forgets a pending refresh for a decode that ended without anything new to show. */
-  drop(target: RefreshTarget): void {
-    if (this.pendingTarget === target) this.pendingTarget = undefined;
   }
 
   private async flush(target: RefreshTarget): Promise<void> {
@@ -89,34 +95,35 @@ export class GhostTextRefresher implements vscode.Disposable {
     this.refreshes++;
     const strategy = this.strategy;
     this.log.trace(`refresh ghost text (${strategy}) for ${target.requestId}: ${wanted.length} chars`);
-    this.startProbe(strategy, target);
+    this.awaiting = { strategy, target, timer: setTimeout(() => this.noCall(strategy, target), PROBE_MS) };
     try {
       if (strategy === 'proposed') {
         this.changeEmitter.fire();
       } else {
-        if (strategy === 'hideTrigger') await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
+        await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
         await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
       }
     } catch (err) {
-      this.log.warn(`ghost text refresh failed: ${(err as Error).message}`);
+      this.log.warn(`ghost text refresh (${strategy}) failed: ${(err as Error).message}`);
+      this.noCall(strategy, target);
     }
   }
 
-  private startProbe(strategy: RefreshStrategy, target: RefreshTarget): void {
-    if (this.probe || this.strategies.length < 2) return;
-    const timer = setTimeout(() => {
-      this.probe = undefined;
-      if (this.strategy !== strategy || this.strategies.length < 2) return;
+  /** A refresh never reached the provider: drop its strategy if there is another one, and try again with that. */
+  private noCall(strategy: RefreshStrategy, target: RefreshTarget): void {
+    if (this.awaiting) clearTimeout(this.awaiting.timer);
+    this.awaiting = undefined;
+    if (this.strategy === strategy && this.strategies.length > 1) {
       this.strategies = this.strategies.slice(1);
       this.log.info(`ghost text refresh: "${strategy}" did not reach the provider; using "${this.strategy}" from now on`);
-      this.schedule(target);
-    }, PROBE_MS);
-    this.probe = { strategy, timer };
+      this.pendingTarget ??= target;
+    }
+    if (this.pendingTarget && !this.timer) this.arm();
   }
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    if (this.probe) clearTimeout(this.probe.timer);
+    if (this.awaiting) clearTimeout(this.awaiting.timer);
     this.changeEmitter.dispose();
   }
 }

@@ -12,7 +12,8 @@ function testFiles(dir: string): string[] {
 }
 
 export function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000 });
+  // DLLM_TEST_GREP=<regexp> runs only the matching tests (the extension host inherits the runner's environment).
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, grep: process.env.DLLM_TEST_GREP || undefined });
   for (const file of testFiles(__dirname)) mocha.addFile(file);
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {

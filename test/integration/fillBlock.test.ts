@@ -1,0 +1,127 @@
+// Fill Block in the real extension host with the real bundled model.
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { FillOutcome } from '../../src/editor/fillBlock';
+import type { DllmExtensionApi } from '../../src/extension';
+import { type Candidate, closeAllEditors, extensionApi, fillCandidates, openAtCursor, waitFor } from './editorHelpers';
+
+type Testing = DllmExtensionApi['testing'];
+
+const fillBlock = (args?: unknown) => vscode.commands.executeCommand<FillOutcome>('dllm.fillBlock', args);
+
+suite('fill block (real model)', function () {
+  this.timeout(240_000);
+  let t: Testing;
+
+  suiteSetup(async () => {
+    t = (await extensionApi()).api.testing;
+  });
+
+  teardown(closeAllEditors);
+
+  test('fills a placeholder in one edit: a single undo restores the document, redo brings the fill back', async () => {
+    const outcomes: string[] = [];
+    for (const candidate of fillCandidates()) {
+      const { doc } = await openAtCursor(candidate.content, candidate.language);
+      const original = doc.getText();
+      let region: { start: number; end: number } | undefined;
+      const sub = t.fill.onDidStart((s) => { region = s; });
+      const outcome = await fillBlock();
+      sub.dispose();
+      outcomes.push(`${candidate.name}: ${outcome.status}`);
+      if (outcome.status !== 'applied') {
+        assert.equal(doc.getText(), original, `${candidate.name}: nothing changes when nothing is applied`);
+        await closeAllEditors();
+        continue;
+      }
+      const filled = doc.getText();
+      assert.ok(region);
+      assert.equal(filled, original.slice(0, region.start) + outcome.text + original.slice(region.end), 'the region, and only it, was replaced');
+      await vscode.commands.executeCommand('undo');
+      await waitFor(() => doc.getText() === original, 'one undo to restore the original', 5000);
+      await vscode.commands.executeCommand('redo');
+      await waitFor(() => doc.getText() === filled, 'redo to bring the fill back', 5000);
+      console.log(`  filled "${candidate.name}" with ${JSON.stringify(outcome.text)}`);
+      return;
+    }
+    assert.fail(`no placeholder was filled: ${outcomes.join('; ')}`);
+  });
+
+  test('an edit inside the region while it fills: nothing is applied, the user is told', async () => {
+    const candidate = fillCandidates()[0];
+    const { doc, editor } = await openAtCursor(candidate.content, candidate.language);
+    const original = doc.getText();
+    const started = new Promise<void>((resolve) => {
+      const sub = t.fill.onDidStart(async (s) => {
+        sub.dispose();
+        await editor.edit((b) => b.insert(doc.positionAt(s.start + 1), 'X'));
+        resolve();
+      });
+    });
+    const outcome = await fillBlock();
+    await started;
+    assert.equal(outcome.status, 'regionChanged');
+    assert.match(outcome.message ?? '', /was edited while it was being filled, so nothing was applied/);
+    const at = original.indexOf('pass') + 1;
+    assert.equal(doc.getText(), original.slice(0, at) + 'X' + original.slice(at), 'only the user\'s own edit is in the document');
+  });
+
+  test('an edit above the region while it fills moves the region; the fill still lands on the placeholder', async () => {
+    const candidate: Candidate = fillCandidates()[0];
+    const { doc, editor } = await openAtCursor(candidate.content, candidate.language);
+    const original = doc.getText();
+    const sub = t.fill.onDidStart(() => {
+      sub.dispose();
+      void editor.edit((b) => b.insert(new vscode.Position(0, 0), '# edited above\n'));
+    });
+    const outcome = await fillBlock();
+    assert.notEqual(outcome.status, 'regionChanged');
+    const shifted = '# edited above\n' + original;
+    if (outcome.status === 'applied') {
+      const at = shifted.indexOf('pass');
+      assert.equal(doc.getText(), shifted.slice(0, at) + outcome.text + shifted.slice(at + 'pass'.length));
+    } else {
+      assert.equal(doc.getText(), shifted, `${outcome.status}: only the edit above is in the document`);
+    }
+  });
+
+  test('dLLM: Cancel Fill Block (Escape) stops the fill and leaves the document as it was', async () => {
+    const candidate = fillCandidates()[1];
+    const { doc } = await openAtCursor(candidate.content, candidate.language);
+    const original = doc.getText();
+    const sub = t.fill.onDidStart(() => {
+      sub.dispose();
+      void vscode.commands.executeCommand('dllm.cancelFill');
+    });
+    const outcome = await fillBlock();
+    assert.equal(outcome.status, 'cancelled');
+    assert.equal(doc.getText(), original);
+    assert.equal(t.fill.isActiveIn(doc.uri.toString()), false);
+  });
+
+  test('the code lens arguments ({ uri, line }) fill that placeholder even with the cursor elsewhere', async () => {
+    const { doc, editor } = await openAtCursor('<|>x = 1\n\ndef f():\n    pass\n', 'python');
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+    const lens = lenses.find((l) => l.command?.command === 'dllm.fillBlock');
+    assert.ok(lens, 'a Fill Block lens above the placeholder');
+    assert.equal(lens.range.start.line, 3);
+    assert.equal(editor.selection.active.line, 0);
+    const started = new Promise<number>((resolve) => {
+      const sub = t.fill.onDidStart((s) => {
+        sub.dispose();
+        resolve(doc.positionAt(s.start).line);
+      });
+    });
+    void fillBlock(lens.command!.arguments![0]);
+    assert.equal(await started, 3);
+    await vscode.commands.executeCommand('dllm.cancelFill');
+  });
+
+  test('nothing to fill: a clear message, no change', async () => {
+    const { doc } = await openAtCursor('const x = <|>1;\n', 'javascript');
+    const outcome = await fillBlock();
+    assert.equal(outcome.status, 'noTarget');
+    assert.match(outcome.message ?? '', /placeholder/);
+    assert.equal(doc.getText(), 'const x = 1;\n');
+  });
+});

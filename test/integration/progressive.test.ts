@@ -1,0 +1,140 @@
+// The editor mechanics of progressive ghost text and in-place fill, driven by a scripted engine that replays a fixed
+// decode (step events with a growing stable prefix), so they are checked whatever the bundled model answers.
+// The real-model suites (inline.test.ts, fillBlock.test.ts) check the same paths end to end.
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { EngineClientLike } from '../../src/editor/engineSession';
+import type { FillOutcome } from '../../src/editor/fillBlock';
+import type { CompletionRequest, CompletionResult, StepEvent } from '../../src/engine/protocol';
+import type { DllmExtensionApi } from '../../src/extension';
+import { closeAllEditors, extensionApi, openAtCursor, waitFor } from './editorHelpers';
+
+const STEP_MS = 150;
+
+/** Replays `answer` token by token (`pieces`), one piece per step, then resolves like the engine would. */
+class ScriptedEngine implements EngineClientLike {
+  requests: CompletionRequest[] = [];
+  private readonly cancelled = new Set<string>();
+
+  constructor(private readonly pieces: string[]) {}
+
+  async complete(request: CompletionRequest, onStep?: (e: StepEvent) => void): Promise<CompletionResult> {
+    this.requests.push(request);
+    const canvasLength = request.maxNewTokens ?? 16;
+    const canvas: (string | null)[] = new Array(canvasLength).fill(null);
+    let step = 0;
+    for (const piece of this.pieces) {
+      await new Promise((r) => setTimeout(r, STEP_MS));
+      if (this.cancelled.has(request.id)) return this.result(request, '', step, true);
+      canvas[step++] = piece;
+      onStep?.({
+        requestId: request.id, step, commits: [], canvas: [...canvas],
+        stablePrefix: canvas.slice(0, step).join(''), maskedRemaining: canvasLength - step,
+      });
+    }
+    return this.result(request, this.pieces.join(''), step, false);
+  }
+
+  private result(request: CompletionRequest, completion: string, steps: number, cancelled: boolean): CompletionResult {
+    return {
+      requestId: request.id, completion, cancelled, stopReason: cancelled ? 'cancelled' : 'answer-final', tokenIds: [],
+      trace: this.pieces.slice(0, steps).map((text, index) => ({ index, text, step: index + 1, rule: 'threshold', confidence: 0.95 })),
+      commitsPerStep: new Array(steps).fill(1),
+      metrics: {
+        nfe: steps, tokens: steps, tokensPerStep: 1, ms: steps * STEP_MS, timeToFirstCommitMs: STEP_MS, lladaNfe: request.maxNewTokens ?? 16,
+        stepsSavedVsLladaPct: 0, policy: 'r2', cache: 'dual', executionProvider: 'scripted', canvasLength: request.maxNewTokens ?? 16,
+        committedPositions: steps, queryTokens: 0, prefixTokens: 0, suffixTokens: 0, truncatedPrefixChars: 0, truncatedSuffixChars: 0, loadMs: 0,
+      } as CompletionResult['metrics'],
+    };
+  }
+
+  cancel(id: string): void {
+    this.cancelled.add(id);
+  }
+
+  cancelEditor(): void {}
+  onStatus() { return { dispose() {} }; }
+  reconfigure(): void {}
+  async dispose(): Promise<void> {}
+}
+
+suite('progressive ghost text and in-place fill (scripted engine)', function () {
+  this.timeout(60_000);
+  let t: DllmExtensionApi['testing'];
+
+  suiteSetup(async () => {
+    t = (await extensionApi()).api.testing;
+  });
+
+  teardown(async () => {
+    t.engine.useClientForTests(undefined);
+    await closeAllEditors();
+  });
+
+  test('the ghost text grows with the stable prefix, then Tab (commit) inserts the whole completion', async () => {
+    const pieces = ['return', ' a', ' +', ' b', ';'];
+    t.engine.useClientForTests(new ScriptedEngine(pieces));
+    const { doc, position } = await openAtCursor('function add(a, b) {\n  <|>\n}\n', 'javascript');
+    const start = t.provider.servedLog.length;
+    const refreshes = t.refresher.refreshes;
+    await vscode.commands.executeCommand('dllm.triggerCompletion');
+    await waitFor(() => t.provider.servedLog.slice(start).some((s) => s.text === 'return a + b;'), 'the full completion to be shown', 20_000);
+    const texts = [...new Set(t.provider.servedLog.slice(start).map((s) => s.text))];
+    console.log(`  shown: ${JSON.stringify(texts)} (${t.refresher.refreshes - refreshes} refreshes, strategy ${t.refresher.strategy})`);
+    assert.ok(texts.length >= 3, `the ghost text was shown at several lengths: ${JSON.stringify(texts)}`);
+    for (let i = 1; i < texts.length; i++) assert.ok(texts[i].startsWith(texts[i - 1]), `each is an extension of the one before: ${JSON.stringify(texts)}`);
+    assert.ok(t.refresher.refreshes > refreshes);
+    await new Promise((r) => setTimeout(r, 300));
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+    await waitFor(() => doc.getText().includes('return a + b;'), 'the completion to be inserted', 5000);
+    assert.equal(doc.getText(), 'function add(a, b) {\n  return a + b;\n}\n');
+    assert.equal(doc.offsetAt(vscode.window.activeTextEditor!.selection.active), doc.offsetAt(position) + 'return a + b;'.length);
+  });
+
+  test('typing along the ghost text keeps the decode; the rest keeps coming', async () => {
+    const engine = new ScriptedEngine(['const', ' total', ' =', ' 0;']);
+    t.engine.useClientForTests(engine);
+    const { doc, editor } = await openAtCursor('function f() {\n  <|>\n}\n', 'javascript');
+    await vscode.commands.executeCommand('dllm.triggerCompletion');
+    await waitFor(() => t.provider.lastServed?.text.startsWith('const'), 'the first piece');
+    await vscode.commands.executeCommand('type', { text: 'co' });
+    await waitFor(() => doc.getText().includes('  co\n'), 'the typed text');
+    void editor;
+    await waitFor(() => !t.provider.liveDecodes.has(doc.uri.toString()), 'the decode to end', 20_000);
+    assert.equal(engine.requests.length, 1, 'typing along did not start another decode');
+    await vscode.commands.executeCommand('dllm.triggerCompletion');
+    await waitFor(() => t.provider.lastServed?.text === 'nst total = 0;', 'the rest, minus what was typed');
+  });
+
+  test('typing something else cancels the decode', async () => {
+    const engine = new ScriptedEngine(['alpha', ' beta', ' gamma', ' delta', ' epsilon']);
+    t.engine.useClientForTests(engine);
+    const { doc, editor } = await openAtCursor('let x = <|>\n', 'javascript');
+    await vscode.commands.executeCommand('dllm.triggerCompletion');
+    await waitFor(() => t.provider.liveDecodes.get(doc.uri.toString())?.running, 'the decode to start');
+    const live = t.provider.liveDecodes.get(doc.uri.toString())!;
+    await vscode.commands.executeCommand('type', { text: 'Z' });
+    await waitFor(() => live.state === 'cancelled', 'the decode to be cancelled', 5000);
+    assert.ok(doc.getText().includes('let x = Z'));
+    void editor;
+  });
+
+  test('fill block: the masked canvas fills in place (document untouched) and lands as one undoable edit', async () => {
+    const pieces = ['total', ' =', ' sum(values)', '\n    return', ' total', ' /', ' len(values)'];
+    t.engine.useClientForTests(new ScriptedEngine(pieces));
+    const { doc } = await openAtCursor('def average(values):\n    pa<|>ss\n', 'python');
+    const original = doc.getText();
+    const versions: number[] = [];
+    const sub = t.fill.onDidStart(() => {
+      const timer = setInterval(() => versions.push(doc.version), 50);
+      setTimeout(() => clearInterval(timer), STEP_MS * pieces.length - 100);
+    });
+    const outcome = await vscode.commands.executeCommand<FillOutcome>('dllm.fillBlock');
+    sub.dispose();
+    assert.equal(outcome.status, 'applied');
+    assert.ok(versions.length > 3 && versions.every((v) => v === versions[0]), 'the document is not edited while it decodes');
+    assert.equal(doc.getText(), 'def average(values):\n    total = sum(values)\n    return total / len(values)\n');
+    await vscode.commands.executeCommand('undo');
+    await waitFor(() => doc.getText() === original, 'one undo to restore the placeholder', 5000);
+  });
+});

@@ -1,0 +1,47 @@
+// The stats webview receives the session's numbers and renders them (it reports back what it shows).
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { DllmExtensionApi } from '../../src/extension';
+import { closeAllEditors, extensionApi, invokeContext, openAtCursor, waitFor } from './editorHelpers';
+
+suite('stats panel', function () {
+  this.timeout(120_000);
+  let t: DllmExtensionApi['testing'];
+
+  suiteSetup(async () => {
+    t = (await extensionApi()).api.testing;
+  });
+
+  teardown(closeAllEditors);
+
+  test('dLLM: Show Decoding Stats opens the panel and it renders the session\'s requests and the last request\'s steps', async () => {
+    const { doc, position } = await openAtCursor('function double(x) {\n  return <|>\n}\n', 'javascript');
+    await t.provider.provideInlineCompletionItems(doc, position, invokeContext, new vscode.CancellationTokenSource().token);
+    await waitFor(() => !t.provider.liveDecodes.has(doc.uri.toString()), 'the decode to end');
+    const session = t.engine.stats.session;
+    assert.ok(session.requests >= 1, 'at least one request was recorded');
+    await vscode.commands.executeCommand('dllm.showStats');
+    assert.equal(t.stats.isOpen, true);
+    const rendered = await waitFor(() => t.stats.lastRendered?.requests === t.engine.stats.session.requests && t.stats.lastRendered,
+      'the panel to render the current stats');
+    const last = t.engine.stats.last;
+    assert.equal(rendered.lastId, last?.id ?? null);
+    assert.equal(rendered.lastSteps, last?.steps ?? null);
+    assert.equal(t.engine.measureBaselines, true, 'baselines are measured while the panel is visible');
+  });
+
+  test('the panel follows new requests (with baselines measured in the background while it is open)', async () => {
+    const { doc, position } = await openAtCursor('def greet(name):\n    return <|>\n', 'python');
+    await vscode.commands.executeCommand('dllm.showStats'); // beside the editor, which keeps the focus
+    await waitFor(() => t.engine.measureBaselines, 'the panel to be visible');
+    const before = t.engine.stats.session.requests;
+    await t.provider.provideInlineCompletionItems(doc, position, invokeContext, new vscode.CancellationTokenSource().token);
+    await waitFor(() => t.engine.stats.session.requests > before, 'a new request');
+    await waitFor(() => t.stats.lastRendered?.requests === t.engine.stats.session.requests, 'the panel to show it');
+    const last = t.engine.stats.last!;
+    await waitFor(() => t.engine.stats.history.find((h) => h.id === last.id)?.fastDllmSteps !== undefined, 'the fast-dllm baseline', 60_000);
+    const measured = t.engine.stats.history.find((h) => h.id === last.id)!;
+    assert.ok(measured.fastDllmSteps! > 0 && measured.lladaSteps > 0);
+    assert.equal(measured.savedVsFastDllmPct, Math.round((1 - measured.steps / measured.fastDllmSteps!) * 1000) / 10);
+  });
+});
