@@ -28,10 +28,10 @@ const USAGE = `dLLM code engine CLI
 
   node dist/cli.js bench [--sets ${TASK_SETS.map((s) => s.name).join(',')}] [--limit N]
                          [--policies ${DEFAULT_VARIANTS.join(',')}]
-                         [--model DIR] [--ep NAME] [--max-new-tokens N] [--shared DIR] [--out BENCHMARKS.md]
+                         [--model DIR] [--ep NAME] [--max-new-tokens N] [--shared DIR] [--out BENCHMARKS.md] [--json REPORT.json]
       Runs every policy over the same tasks and writes a markdown table (also printed).
       A policy may carry :factor (Fast-dLLM factor rule), @none|@prefix|@dual (cache) and #final (stop once the
-      answer is fixed).
+      answer is fixed), then ~τ for the base threshold (sweeps: r2~0.7).
 
   Policies: ${POLICY_NAMES.join(', ')}.  Execution providers: ${EXECUTION_PROVIDERS.join(', ')}.
 `;
@@ -154,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       tasks: { type: 'string' }, out: { type: 'string' }, policy: { type: 'string' }, policies: { type: 'string' },
       model: { type: 'string' }, ep: { type: 'string' }, 'max-new-tokens': { type: 'string' }, cache: { type: 'string' },
-      'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, trace: { type: 'string' }, sets: { type: 'string' },
+      'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, sets: { type: 'string' },
       limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' },
     },
   });
@@ -199,6 +199,7 @@ export async function main(argv: string[]): Promise<number> {
     fs.writeFileSync(outFile, markdown + '\n');
     process.stdout.write(markdown + '\n');
     process.stderr.write(`bench: wrote ${outFile}\n`);
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return 0;
   }
   throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, bench, help.`);

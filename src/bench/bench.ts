@@ -13,7 +13,7 @@ import { type InfillTask, spread, TASK_SETS, type TaskDirs } from './taskSets';
 
 /**
  * A policy with options: `:factor` (Fast-dLLM factor base rule), `@none|@prefix|@dual` (cache override) and `#final`
- * (the lossless answer-final stop), e.g. `fast-dllm:factor@dual#final`.
+ * (the lossless answer-final stop), then `~τ` (base threshold, for sweeps), e.g. `fast-dllm:factor@dual#final~0.7`.
  */
 export interface Variant {
   label: string;
@@ -21,23 +21,28 @@ export interface Variant {
   factor: boolean;
   cache?: CacheMode;
   stopWhenAnswerFinal: boolean;
+  /** Base threshold τ override. */
+  tau?: number;
 }
 
 export const DEFAULT_VARIANTS = [...POLICY_NAMES, 'fast-dllm:factor', 'fast-dllm@none', 'r2@none', 'r2@prefix',
   'streaming@dual', 'r2#final'];
 
 export function parseVariant(text: string): Variant {
-  const m = /^([^@#:]+)(:factor)?(?:@([a-z]+))?(#final)?$/.exec(text.trim());
+  const m = /^([^@#:~]+)(:factor)?(?:@([a-z]+))?(#final)?(?:~(0?\.\d+|1(?:\.0+)?))?$/.exec(text.trim());
   const policy = m?.[1];
   if (!m || !isPolicyName(policy)) {
     throw new EngineError('UNKNOWN_POLICY', `Unknown policy "${text}". Known: ${POLICY_NAMES.join(', ')} (optionally ` +
-      `:factor, then @${CACHE_MODES.join('|@')} for the cache, then #final for the answer-final stop).`);
+      `:factor, then @${CACHE_MODES.join('|@')} for the cache, then #final for the answer-final stop, then ~τ).`);
   }
   const cache = m[3] as CacheMode | undefined;
   if (cache !== undefined && !(CACHE_MODES as readonly string[]).includes(cache)) {
     throw new EngineError('BAD_INPUT', `Unknown cache mode "${cache}" in "${text}". Known: ${CACHE_MODES.join(', ')}.`);
   }
-  return { label: text.trim(), policy, factor: m[2] !== undefined, cache, stopWhenAnswerFinal: m[4] !== undefined };
+  return {
+    label: text.trim(), policy, factor: m[2] !== undefined, cache, stopWhenAnswerFinal: m[4] !== undefined,
+    ...(m[5] !== undefined ? { tau: Number(m[5]) } : {}),
+  };
 }
 
 export interface BenchOptions {
@@ -142,6 +147,7 @@ async function runVariant(engine: Engine, set: string, executable: boolean, task
       const r = await engine.complete({
         id: task.taskId, prefix: task.prefix, suffix: task.suffix, languageId: task.language, maxNewTokens,
         policy: variant.policy, prefixIsFileStart: task.prefixIsFileStart, emitSteps: false,
+        ...(variant.tau !== undefined ? { thresholds: { tau: variant.tau } } : {}),
         options: {
           ...(variant.cache ? { cache: variant.cache } : {}), ...(variant.factor ? { baseRule: 'factor' as const } : {}),
           stopWhenAnswerFinal: variant.stopWhenAnswerFinal,

@@ -18,6 +18,9 @@ test('bench variants: policy, @cache and #final; unknown names are clear errors'
   assert.deepEqual(parseVariant('r2+streaming@dual#final'),
     { label: 'r2+streaming@dual#final', policy: 'r2+streaming', factor: false, cache: 'dual', stopWhenAnswerFinal: true });
   assert.equal(parseVariant('fast-dllm:factor@none').factor, true);
+  assert.equal(parseVariant('r2@dual#final~0.75').tau, 0.75);
+  assert.equal(parseVariant('r2').tau, undefined);
+  assert.throws(() => parseVariant('r2~1.5'), (e: unknown) => e instanceof EngineError && e.code === 'UNKNOWN_POLICY');
   assert.throws(() => parseVariant('beam'), (e: unknown) => e instanceof EngineError && e.code === 'UNKNOWN_POLICY');
   assert.throws(() => parseVariant('r2@full'), (e: unknown) => e instanceof EngineError && e.code === 'BAD_INPUT');
 });
