@@ -1,14 +1,15 @@
-// `npm test`: builds, then runs the three layers in order (a failed layer does not stop the next one):
+// `npm test`: builds, then runs the layers in order (a failed layer does not stop the next one):
 //   unit         node:test, no VS Code                        test/unit/**/*.test.ts
 //   integration  mocha inside a real VS Code extension host   test/integration/**/*.test.ts
 //   e2e          Playwright + Chromium against code-server    test/e2e/**/*.test.ts
 //   model        the training recipe: Python tests + a tiny corpus→train→export→parity run   models/train/tests
+//   stress       load, faults, bad input, data safety, security, with figures   test/stress (README "Reliability")
 // `node test/run-all.mjs unit e2e` runs only the named layers. Prints "N passed, N failed" per layer and overall.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, SCREENSHOTS_DIR, elapsed, runStreaming } from './support/layers.mjs';
 
-const LAYERS = ['unit', 'integration', 'e2e', 'model'];
+const LAYERS = ['unit', 'integration', 'e2e', 'model', 'stress'];
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((l) => !LAYERS.includes(l));
 if (unknown.length) {

@@ -2,7 +2,7 @@
 // extension host of code-server, with Chromium on the workbench page, as test/integration/run.mjs does. On top of
 // that, the page serves commands from the tests: they print `DLLM_STRESS_CMD {json}` and read the answer from
 // $DLLM_STRESS_CHANNEL/<id>.json. `type` sends real browser keystrokes (and samples the ghost text the editor shows
-// after each); `ghost` reads the ghost text shown now.
+// after each); `ghost` reads the ghost text shown now; `statusbar` reads the dLLM status bar item; `press`, `screenshot`.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,7 +34,7 @@ function readGhost() {
   return { ghost: norm(span.textContent) + (extra.length ? '\n' + extra.join('\n') : ''), before: norm(before), lines: 1 + extra.length };
 }
 
-async function typeText(page, { text, delayMs = 30 }) {
+async function typeText(page, { text, delayMs = 30, pauseAfter = '', pauseMs = 0 }) {
   const samples = [];
   const t0 = Date.now();
   let next = t0;
@@ -42,7 +42,7 @@ async function typeText(page, { text, delayMs = 30 }) {
     const ch = text[i];
     if (ch === '\n') await page.keyboard.press('Enter');
     else await page.keyboard.type(ch);
-    next += delayMs;
+    next += delayMs + (pauseAfter.includes(ch) ? pauseMs : 0);
     const wait = next - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     samples.push({ i, t: Date.now() - t0, ...(await page.evaluate(readGhost)) });
@@ -58,6 +58,12 @@ async function handle(page, channel, line, log) {
     if (msg.cmd === 'type') answer = await typeText(page, msg);
     else if (msg.cmd === 'ghost') answer = await page.evaluate(readGhost);
     else if (msg.cmd === 'press') { await page.keyboard.press(msg.key); answer = {}; }
+    else if (msg.cmd === 'statusbar') {
+      answer = await page.evaluate(() => {
+        const item = document.querySelector('.statusbar-item[id$="dllm.status"]');
+        return item ? { text: item.textContent ?? '', className: item.className, ariaLabel: item.querySelector('a')?.getAttribute('aria-label') ?? '' } : { missing: true };
+      });
+    }
     else if (msg.cmd === 'screenshot') {
       fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
       await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `${msg.name}.png`) });
@@ -83,6 +89,8 @@ export async function runExtensionHostSuite({ suite, env = {}, timeoutMs = 600_0
     // Keep the suggest widget out of the way of inline completions (it would take the keystrokes' completions).
     'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
     'editor.suggestOnTriggerCharacters': false,
+    // A reopened "Untitled-1" would otherwise get the cursor of the last one, after the test has placed it.
+    'workbench.editor.restoreViewState': false,
     ...(untrusted ? {
       'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never',
       'security.workspace.trust.emptyWindow': false, 'security.workspace.trust.banner': 'never',
