@@ -1,0 +1,157 @@
+"""Redundancy-aware SFT: teach the pretrained model to decode in fewer steps.
+
+1. tasks:       infill tasks cut from TRAINING files (never validation, never reserved sources).
+2. trajectories: the real engine decodes them with `r2` and `fast-dllm` and records, per step, which canvas
+                positions were committed, with what token and confidence (`node dist/cli.js infill --trace`).
+3. fine-tune:   every recorded intermediate state (prefix ++ partially decoded canvas ++ suffix) becomes a
+                training row; the targets of its still-masked positions are the true middle (+ PAD tail).
+                Loss = CE on masked positions, weighted up where the step was *redundant*: the model already
+                predicted the right token but below the commit threshold, so a rule waited a step for nothing.
+                Pushing those confidences over τ lets the same fixed thresholds commit more per step; plain CE
+                on wrong predictions keeps quality. Half of every batch replays pretraining rows (no forgetting).
+
+Usage:
+  sft.py tasks OUT_TASKS_JSONL [N]
+  sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env MINUTES, LR, REDUNDANT_WEIGHT)
+"""
+import json, math, os, random, sys, time
+import numpy as np
+import torch
+import torch.nn.functional as F
+import train as pre
+from export import load_model
+from make_infill_set import make_task
+from tokenizer import Encoder, MASK_ID, PAD_ID
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+env = os.environ.get
+MINUTES = float(env('MINUTES', 20))
+LR = float(env('LR', 3e-4))
+REDUNDANT_WEIGHT = float(env('REDUNDANT_WEIGHT', 2.0))
+TAU = 0.9
+ROWS_PER_BATCH = 16
+MAX_LEN = 512
+
+torch.set_num_threads(int(env('THREADS', 2)))
+
+
+def build_tasks(out_path, n_tasks=1500):
+    rng = random.Random(11)
+    files = [json.loads(l) for l in open(os.path.join(HERE, 'work', 'corpus', 'train.jsonl'))]
+    rng.shuffle(files)
+    tasks, kinds = [], ['rest-of-line', 'line', 'block']
+    for f in files:
+        if len(tasks) >= n_tasks:
+            break
+        if f['path'].endswith('.d.ts'):
+            continue
+        t = make_task(f['text'], rng, kinds[len(tasks) % 3])
+        if t:
+            tasks.append({'task_id': f'sft/{len(tasks)}', 'language': f['lang'], **t})
+    with open(out_path, 'w') as out:
+        for t in tasks:
+            out.write(json.dumps(t) + '\n')
+    print(json.dumps({'tasks': len(tasks)}))
+
+
+def trajectory_rows(traj, middle_ids):
+    """All intermediate states of one recorded decode, as (tokens, masked, redundant) arrays."""
+    prefix, suffix, n = traj['prefix_ids'], traj['suffix_ids'], traj['canvas_len']
+    target = (middle_ids + [PAD_ID] * n)[:n]
+    canvas = [MASK_ID] * n
+    rows = []
+    for step in traj['steps']:
+        masked = [i for i in range(n) if canvas[i] == MASK_ID]
+        if not masked:
+            break
+        committed_now = {c[0] for c in step['commits']}
+        # redundant: the model already had the right token at this step but nothing committed it
+        right_but_waiting = {i for i, tok, p1 in step.get('predictions', []) if i not in committed_now and tok == target[i] and p1 < TAU}
+        tokens = np.array(prefix + [canvas[i] for i in range(n)] + suffix, dtype=np.int64)
+        m = np.zeros(len(tokens), dtype=bool)
+        r = np.zeros(len(tokens), dtype=bool)
+        for i in masked:
+            m[len(prefix) + i] = True
+            r[len(prefix) + i] = i in right_but_waiting
+        tgt = np.array(prefix + target + suffix, dtype=np.int64)
+        rows.append((tokens[:MAX_LEN], tgt[:MAX_LEN], m[:MAX_LEN], r[:MAX_LEN]))
+        for i, tok, *_ in step['commits']:
+            canvas[i] = tok
+    return rows
+
+
+def load_rows(traj_paths, tasks_path, tokenizer_json):
+    enc = Encoder(tokenizer_json)
+    middles = {}
+    for line in open(tasks_path):
+        t = json.loads(line)
+        middles[t['task_id']] = enc.encode(t['middle'])
+    rows = []
+    for path in traj_paths:
+        for line in open(path):
+            traj = json.loads(line)
+            if traj['task_id'] in middles:
+                rows.extend(trajectory_rows(traj, middles[traj['task_id']]))
+    return rows
+
+
+def pad_batch(rows):
+    T = max(len(r[0]) for r in rows)
+    out = [np.full((len(rows), T), PAD_ID, dtype=np.int64) for _ in range(2)] + [np.zeros((len(rows), T), dtype=bool) for _ in range(2)]
+    for b, row in enumerate(rows):
+        for k in range(4):
+            out[k][b, :len(row[k])] = row[k]
+    return [torch.from_numpy(a) for a in out]
+
+
+def sft_loss(model, tokens, targets, masked, redundant):
+    h, _, _ = model.hidden(tokens)
+    logits = model.logits(h[masked]).float()
+    ce = F.cross_entropy(logits, targets[masked], reduction='none')
+    w = 1.0 + (REDUNDANT_WEIGHT - 1.0) * redundant[masked].float()
+    return (ce * w).sum() / w.sum()
+
+
+def finetune(ckpt_path, traj_paths, out_dir):
+    model, state = load_model(ckpt_path)
+    model.train()
+    work = os.path.join(HERE, 'work')
+    rows = load_rows(traj_paths, os.path.join(work, 'sft', 'tasks.jsonl'), os.path.join(work, 'tokenizer.json'))
+    train_stream = np.memmap(os.path.join(work, 'train.bin'), dtype=np.uint16, mode='r')
+    has_newline = pre.newline_token_flags(os.path.join(work, 'tokenizer.json'))
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.98), weight_decay=0.0)
+    rng, np_rng = random.Random(0), np.random.default_rng(0)
+    redundant_share = float(np.mean([r[3][r[2]].mean() for r in rows if r[2].any()]))
+    print(json.dumps({'sft_rows': len(rows), 'redundant_share_of_masked': round(redundant_share, 3), 'minutes': MINUTES}), flush=True)
+    budget, spent, step = MINUTES * 60, 0.0, 0
+    while spent < budget:
+        t0 = time.time()
+        lr = LR * 0.5 * (1 + math.cos(math.pi * spent / budget))
+        for g in opt.param_groups:
+            g['lr'] = lr
+        batch = pad_batch(rng.sample(rows, ROWS_PER_BATCH))
+        replay = pre.make_batch(train_stream, has_newline, 256, ROWS_PER_BATCH, np_rng)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            loss_sft = sft_loss(model, *batch)
+            loss_replay, _ = pre.diffusion_loss(model, *replay)
+            loss = loss_sft + 0.5 * loss_replay
+        opt.zero_grad(set_to_none=True)
+        loss.float().backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        spent += time.time() - t0
+        if step % 25 == 0:
+            print(json.dumps({'step': step, 'min': round(spent / 60, 1), 'sft_loss': round(loss_sft.item(), 3),
+                              'replay_loss': round(loss_replay.item(), 3), 'lr': round(lr, 6)}), flush=True)
+    os.makedirs(out_dir, exist_ok=True)
+    torch.save({'model': model.state_dict(), 'state': {**state, 'sft_steps': step}, 'config': model.config},
+               os.path.join(out_dir, 'latest.pt'))
+    print(json.dumps({'final': True, 'sft_steps': step}), flush=True)
+
+
+if __name__ == '__main__':
+    if sys.argv[1] == 'tasks':
+        build_tasks(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1500)
+    elif sys.argv[1] == 'train':
+        finetune(sys.argv[2], sys.argv[3].split(','), sys.argv[4])

@@ -1,0 +1,72 @@
+"""Threshold sweep: quality against NFE for two models (base and SFT) under the same policy, one run each, same tasks.
+
+Runs `node dist/cli.js bench --json` for every model with variants POLICY~τ, then writes a markdown table and a
+PNG plot (edit similarity and pass@1 against mean NFE).
+
+Usage: sweep.py OUT_PREFIX LABEL=MODEL_DIR [LABEL=MODEL_DIR ...]   (env POLICY=r2, LIMIT=60, SETS=tsjs,humaneval-single)
+"""
+import json, os, subprocess, sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
+TAUS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
+POLICY = os.environ.get('POLICY', 'r2')
+LIMIT = os.environ.get('LIMIT', '60')
+SETS = os.environ.get('SETS', 'tsjs,humaneval-single')
+
+
+def bench(model_dir, json_path):
+    variants = ','.join(f'{POLICY}~{t}' for t in TAUS)
+    subprocess.run(['node', 'dist/cli.js', 'bench', '--model', model_dir, '--sets', SETS, '--limit', LIMIT,
+                    '--policies', variants, '--out', json_path.replace('.json', '.md'), '--json', json_path],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return json.load(open(json_path))
+
+
+def main(out_prefix, specs):
+    results = {}
+    for spec in specs:
+        label, model_dir = spec.split('=', 1)
+        results[label] = bench(os.path.abspath(model_dir), f'{out_prefix}-{label}.json')['rows']
+    sets = sorted({r['set'] for rows in results.values() for r in rows})
+    lines = [f'# Threshold sweep: {POLICY}, τ in {TAUS}', '',
+             f'Same tasks for every model ({LIMIT} per set), one bench run per model, greedy decoding.', '']
+    for s in sets:
+        lines += [f'## {s}', '', '| model | τ | NFE | tokens/step | exact match | edit sim. | pass@1 |', '|---|---:|---:|---:|---:|---:|---:|']
+        for label, rows in results.items():
+            for r in rows:
+                if r['set'] != s:
+                    continue
+                tau = r['variant'].split('~')[1]
+                p = '—' if r['passAt1'] is None else f"{100 * r['passAt1']:.1f}%"
+                lines.append(f"| {label} | {tau} | {r['nfeMean']:.2f} | {r['tokensPerStep']:.2f} | "
+                             f"{100 * r['exactMatch']:.1f}% | {r['editSimilarity']:.3f} | {p} |")
+        lines.append('')
+    open(out_prefix + '.md', 'w').write('\n'.join(lines) + '\n')
+    print('\n'.join(lines))
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print('matplotlib missing (apt-get install python3-matplotlib): no plot written')
+        return
+    fig, axes = plt.subplots(1, len(sets), figsize=(5.5 * len(sets), 4.2), squeeze=False)
+    for ax, s in zip(axes[0], sets):
+        for label, rows in results.items():
+            pts = sorted((r['nfeMean'], r['editSimilarity'], r['variant'].split('~')[1]) for r in rows if r['set'] == s)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker='o', label=label)
+            for x, y, tau in pts:
+                ax.annotate(f'τ={tau}', (x, y), fontsize=7, xytext=(3, 3), textcoords='offset points')
+        ax.set_title(f'{s}: {POLICY}')
+        ax.set_xlabel('mean NFE per task (lower is faster)')
+        ax.set_ylabel('edit similarity')
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_prefix + '.png', dpi=110)
+    print('wrote', out_prefix + '.png')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1], sys.argv[2:])
