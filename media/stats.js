@@ -68,7 +68,7 @@
       ? `fast-dllm needs ${r.fastDllmSteps} steps`
       : measuring ? 'measuring in the background…' : 'measured while this panel is open';
     return el('div', { class: 'cards' }, [
-      card('last-steps', 'Steps used', String(r.steps), `${r.tokens} tokens, ${r.canvasLength} masked positions`),
+      card('last-steps', 'Steps used', String(r.steps), `${r.tokens} token${r.tokens === 1 ? '' : 's'} of ${r.canvasLength} masked positions`),
       card('last-saved-llada', 'Steps saved vs llada', pct(r.savedVsLladaPct), `llada needs ${r.lladaSteps} steps`, r.savedVsLladaPct > 0),
       card('last-saved-fast', 'Steps saved vs fast-dllm', pct(r.savedVsFastDllmPct), fastDetail,
         r.savedVsFastDllmPct !== undefined && r.savedVsFastDllmPct > 0),
@@ -86,10 +86,11 @@
     const tokens = el('div', { class: 'tokens', id: 'token-map' });
     if (r.tokenMap.length === 0) tokens.append(el('span', { class: 'muted', text: '(no tokens)' }));
     for (const t of r.tokenMap) {
-      const visible = t.text.replace(/\n/g, '⏎').replace(/\t/g, '⇥').replace(/ /g, '·');
+      const pad = t.text === ''; // a position decided as end of the answer (padding)
+      const visible = pad ? '∅' : t.text.replace(/\n/g, '⏎').replace(/\t/g, '⇥').replace(/ /g, '·');
       const span = el('span', {
-        class: ui.colorBy === 'rule' ? `tok rule-${t.rule}` : 'tok by-step',
-        title: `"${t.text}" · step ${t.step} · ${RULE_LABELS[t.rule] || t.rule} · p = ${fmt(t.confidence, 3)}`,
+        class: `${ui.colorBy === 'rule' ? `tok rule-${t.rule}` : 'tok by-step'}${pad ? ' pad' : ''}`,
+        title: `${pad ? 'end of the answer (padding)' : JSON.stringify(t.text)} · step ${t.step} · ${RULE_LABELS[t.rule] || t.rule} · p = ${fmt(t.confidence, 3)}`,
         text: visible,
       });
       if (ui.colorBy === 'step') span.style.setProperty('--t', String(stepColorFraction(t.step, maxStep)));

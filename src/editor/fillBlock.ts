@@ -263,6 +263,7 @@ export class FillBlockController implements vscode.Disposable {
       const range = fill.range;
       const editor = fill.editor;
       fill.ownEdit = { offset: fill.start, length: fill.end - fill.start, text: replacement };
+      const version = document.version;
       let applied: boolean;
       if (editor) {
         applied = await editor.edit((b) => b.replace(range, replacement));
@@ -271,7 +272,8 @@ export class FillBlockController implements vscode.Disposable {
         edit.replace(document.uri, range, replacement);
         applied = await vscode.workspace.applyEdit(edit);
       }
-      if (!applied) continue;
+      // A read-only editor (files.readonlyInclude) reports success without changing anything.
+      if (!applied || document.version === version) continue;
       const inserted = new vscode.Range(document.positionAt(fill.start), document.positionAt(fill.start + replacement.length));
       const shown = fill.editor;
       if (shown) this.decorations.flash(shown, inserted);
@@ -279,6 +281,13 @@ export class FillBlockController implements vscode.Disposable {
       return { status: 'applied', requestId, text: replacement };
     }
     if (fill.stopped === 'documentClosed' || document.isClosed) return { status: 'documentClosed', requestId };
+    if (!fill.stopped && document.getText(fill.range) === fill.originalText) {
+      // The region is as it was, yet every edit was refused: a read-only editor on a writable file system
+      // (e.g. files.readonlyInclude), which the up-front check cannot see.
+      const message = `dLLM: VS Code refused to change ${target.description} (is the document read-only?); nothing was changed.`;
+      void vscode.window.showWarningMessage(message);
+      return { status: 'readOnly', requestId, message };
+    }
     return this.tellRegionChanged(fill);
   }
 

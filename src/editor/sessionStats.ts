@@ -94,7 +94,9 @@ export function summarize(result: CompletionResult, kind: RequestKind, languageI
     executionProvider: m.executionProvider,
     canvasLength: m.canvasLength,
     commitsPerStep: [...result.commitsPerStep],
-    tokenMap: result.trace.map((t) => ({ text: t.text, step: t.step, rule: t.rule, confidence: t.confidence })),
+    // In canvas order, so the map reads as the text; end padding has text ''.
+    tokenMap: [...result.trace].sort((a, b) => a.index - b.index)
+      .map((t) => ({ text: t.text, step: t.step, rule: t.rule, confidence: t.confidence })),
   };
 }
 

@@ -47,7 +47,7 @@ export function statusView(i: StatusInputs): StatusView {
   if (status.fallbackReason) lines.push(`⚠ ${status.fallbackReason}`);
   lines.push(`Policy: ${settings.policy}`);
   if (last) {
-    lines.push(`Last ${last.kind === 'fill' ? 'fill' : 'completion'}: ${last.ms} ms, ${last.tokens} tokens in ${last.steps} steps, ` +
+    lines.push(`Last ${last.kind === 'fill' ? 'fill' : 'completion'}: ${Math.round(last.ms)} ms, ${last.tokens} tokens in ${last.steps} steps, ` +
       `${last.savedVsLladaPct}% fewer steps than llada` +
       (last.savedVsFastDllmPct !== undefined ? `, ${last.savedVsFastDllmPct}% fewer than fast-dllm` : ''));
   }
@@ -64,6 +64,6 @@ export function statusView(i: StatusInputs): StatusView {
     text = activity.step !== undefined ? `$(loading~spin) dLLM step ${activity.step}` : '$(loading~spin) dLLM';
   } else if (status.state === 'loading') text = '$(loading~spin) dLLM loading';
   else if (!enabledHere) text = '$(circle-slash) dLLM';
-  else text = last ? `$(sparkle) dLLM ${last.ms} ms · −${Math.round(last.savedVsLladaPct)}%` : '$(sparkle) dLLM';
+  else text = last ? `$(sparkle) dLLM ${Math.round(last.ms)} ms · −${Math.round(last.savedVsLladaPct)}%` : '$(sparkle) dLLM';
   return { text, tooltip: lines.join('\n\n'), error, warning: !error && (!i.inlineSuggestEnabled || Boolean(status.fallbackReason)) };
 }

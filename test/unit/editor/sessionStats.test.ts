@@ -66,3 +66,10 @@ test('baselines measured afterwards update the request and the session totals', 
   stats.updateBaselines('unknown', 1, 1);
   assert.equal(stats.session.lladaSteps, 88);
 });
+
+test('the token map is in canvas order, whatever order the tokens were committed in', () => {
+  const r = result('r', 'abc');
+  r.trace = [{ index: 2, text: 'c', step: 1, rule: 'threshold', confidence: 1 }, { index: 0, text: 'a', step: 2, rule: 'temporal', confidence: 1 },
+    { index: 1, text: 'b', step: 3, rule: 'threshold', confidence: 1 }];
+  assert.deepEqual(summarize(r, 'fill', 'py', 'a.py').tokenMap.map((c) => c.text).join(''), 'abc');
+});

@@ -30,7 +30,7 @@ test('decoding shows a spinner and the step; loading shows a spinner', () => {
 });
 
 test('after a request: last latency and steps saved in the text and tooltip', () => {
-  const last = summarize(result('r', 'abc', { ms: 321, stepsSavedVsLladaPct: 62.4 }), 'inline', 'python', 'a.py');
+  const last = summarize(result('r', 'abc', { ms: 320.7686, stepsSavedVsLladaPct: 62.4 }), 'inline', 'python', 'a.py');
   const v = statusView(base({ last, engineStarted: true, status: { state: 'ready', modelName: 'dllm-code-small', executionProvider: 'cpu' } }));
   assert.equal(v.text, '$(sparkle) dLLM 321 ms · −62%');
   assert.match(v.tooltip, /dllm-code-small/);
