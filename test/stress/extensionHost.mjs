@@ -16,22 +16,25 @@ const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'stress-workspace');
 const NOISE = /ENOTFOUND open-vsx\.org|\[AgentHost|\[AccountPolicyGate\]|Creating a socket \(/;
 const COMMAND = 'DLLM_STRESS_CMD ';
 
-/** What the editor shows at the cursor line: the text before the inline ghost text, and the ghost text itself. */
+/** What the editor shows at the cursor line: the text before the inline ghost text, and the ghost text itself
+ *  (VS Code splits syntax-highlighted ghost text into several spans; further lines live in a view zone). */
 function readGhost() {
   const norm = (s) => (s ?? '').replace(/\u00a0/g, ' ');
+  const isGhost = (el) => el.classList.contains('ghost-text-decoration') || el.classList.contains('ghost-text-decoration-preview');
   const editor = document.querySelector('.editor-instance .monaco-editor.focused') ?? document.querySelector('.editor-instance .monaco-editor');
   if (!editor) return { ghost: '', before: null, lines: 0 };
-  const span = editor.querySelector('.view-lines .ghost-text-decoration');
+  const first = editor.querySelector('.view-lines .ghost-text-decoration, .view-lines .ghost-text-decoration-preview');
   const extra = [...editor.querySelectorAll('.ghost-text .view-line')].map((l) => norm(l.textContent));
-  if (!span) return { ghost: extra.join('\n'), before: null, lines: extra.length };
-  const line = span.closest('.view-line');
+  if (!first) return { ghost: extra.join('\n'), before: null, lines: extra.length };
+  const line = first.closest('.view-line');
   let before = '';
-  for (const node of line.querySelectorAll('span > span')) {
-    if (node === span || node.contains(span)) break;
-    if (node.classList.contains('ghost-text-decoration') || node.classList.contains('ghost-text-decoration-preview')) continue;
-    before += node.textContent;
+  let ghost = '';
+  let seenGhost = false;
+  for (const node of line.querySelectorAll('span')) {
+    if (node.querySelector('span')) continue; // leaves only
+    if (isGhost(node)) { seenGhost = true; ghost += node.textContent; } else if (!seenGhost) before += node.textContent;
   }
-  return { ghost: norm(span.textContent) + (extra.length ? '\n' + extra.join('\n') : ''), before: norm(before), lines: 1 + extra.length };
+  return { ghost: norm(ghost) + (extra.length ? '\n' + extra.join('\n') : ''), before: norm(before), lines: 1 + extra.length };
 }
 
 async function typeText(page, { text, delayMs = 30, pauseAfter = '', pauseMs = 0 }) {

@@ -248,7 +248,27 @@ suite('stress: bad input in the editor', function () {
       const said = spy.since(t0).map((n) => n.message);
       assert.ok(said.some((m) => /read-only/i.test(m)), `the user is told it is read-only: ${JSON.stringify(said)}`);
       assert.ok(!said.some((m) => /was edited while/.test(m)), 'not blamed on an edit');
-      assertFigure({ area: 'Bad input', check: 'in the editor: a read-only document (Fill Block)', figure: `${fill.status}: "${said.find((m) => /read-only/i.test(m))?.slice(0, 80)}"`,
+      // A read-only editor on a writable file system (files.readonlyInclude): the edit is refused, and the user is told.
+      const file = path.join(process.env.DLLM_STRESS_WORKSPACE ?? '', 'readonly-by-setting.py');
+      fs.writeFileSync(file, fresh(FILL_DOC));
+      await setSetting('readonlyInclude', { '**/readonly-by-setting.py': true }, 'files');
+      const script = scriptEngine(t, () => 'return sum(values) / len(values)');
+      let refused;
+      try {
+        const doc2 = await vscode.workspace.openTextDocument(file);
+        await vscode.window.showTextDocument(doc2);
+        const t1 = Date.now();
+        refused = await fillAtPass(t, doc2);
+        assert.equal(doc2.getText(), fs.readFileSync(file, 'utf8'), 'no edit');
+        assert.equal(refused.status, 'readOnly', `${refused.status} ${refused.message ?? ''}`);
+        assert.ok(spy.since(t1).some((n) => /read-only/.test(n.message)));
+      } finally {
+        script.dispose();
+        await setSetting('readonlyInclude', undefined, 'files');
+        fs.rmSync(file, { force: true });
+      }
+      assertFigure({ area: 'Bad input', check: 'in the editor: a read-only document (read-only file system; files.readonlyInclude)',
+        figure: `${fill.status}: "${said.find((m) => /read-only/i.test(m))?.slice(0, 70)}"; readonlyInclude: ${refused.status}, "${refused.message?.slice(0, 60)}…"`,
         bound: 'clear message, no edit', holds: true });
     } finally {
       reg.dispose();

@@ -33,14 +33,20 @@ function staleInsertions(before: string, after: string): string[] {
 
 /** Triggers a completion and waits until the editor shows its (tagged) ghost text. */
 async function showGhost(t: Testing): Promise<string> {
-  const served = t.provider.servedLog.length;
-  await vscode.commands.executeCommand('dllm.triggerCompletion');
-  await waitFor(() => t.provider.servedLog.length > served, 'the ghost text to be served', 15_000);
-  const shown = await waitFor(async () => {
-    const g = await pageCommand<GhostSample>('ghost');
-    return /ctx[0-9a-f]{8}/.test(g.ghost) ? g.ghost : undefined;
-  }, 'the editor to show the ghost text', 10_000);
-  return shown;
+  await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
+  let last: GhostSample | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const served = t.provider.servedLog.length;
+    await vscode.commands.executeCommand('dllm.triggerCompletion');
+    await waitFor(() => t.provider.servedLog.length > served, 'the ghost text to be served', 15_000);
+    const shown = await waitFor(async () => {
+      last = await pageCommand<GhostSample>('ghost');
+      return /ctx[0-9a-f]{8}/.test(last.ghost) ? last.ghost : undefined;
+    }, 'the editor to show the ghost text', 5000).catch(() => undefined);
+    if (shown) return shown;
+  }
+  await pageCommand('screenshot', { name: 'stress-stale-no-ghost' });
+  throw new Error(`the editor did not show the ghost text (last DOM read ${JSON.stringify(last)}, served ${JSON.stringify(t.provider.lastServed)})`);
 }
 
 suite('stress: data safety', function () {

@@ -148,7 +148,10 @@ suite('stress: security', function () {
       (obj as any)[name] = function (this: unknown, ...args: any[]) { note(kind, targetOf(args)); return original.apply(this, args); };
       restore.push(() => { (obj as any)[name] = original; });
     };
-    const hostOf = (a: any[]) => (typeof a[0] === 'object' && a[0] ? `${a[0].host ?? a[0].path ?? ''}:${a[0].port ?? ''}` : `${a[1] ?? ''}:${a[0]}`);
+    const hostOf = (args: any[]) => {
+      const a = Array.isArray(args[0]) ? args[0] : args; // net.connect passes its normalized [options, callback]
+      return typeof a[0] === 'object' && a[0] ? `${a[0].host ?? a[0].path ?? 'localhost'}:${a[0].port ?? ''}` : `${a[1] ?? 'localhost'}:${a[0]}`;
+    };
     wrap(net.Socket.prototype, 'connect', 'tcp', hostOf);
     wrap(tls, 'connect', 'tls', hostOf);
     wrap(http, 'request', 'http', (a) => a[0]?.toString?.() ?? a[0]?.host);
