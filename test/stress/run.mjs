@@ -15,8 +15,9 @@ import { runExtensionHostSuite } from './extensionHost.mjs';
 
 const ALL_PARTS = ['engine', 'editor', 'untrusted'];
 const parts = (process.env.DLLM_STRESS_PARTS || ALL_PARTS.join(',')).split(',').filter((p) => ALL_PARTS.includes(p));
-const FIGURES = path.join(RESULTS_DIR, 'stress-figures.jsonl');
-const NETWORK_LOG = path.join(RESULTS_DIR, 'stress-network.jsonl');
+// Per run, so that two runs in one working tree do not mix their rows.
+const FIGURES = path.join(RESULTS_DIR, `stress-figures-${process.pid}.jsonl`);
+const NETWORK_LOG = path.join(RESULTS_DIR, `stress-network-${process.pid}.jsonl`);
 const OUT = path.join(ROOT, 'out', 'test', 'stress');
 /** support/noNetwork.ts's self-test targets (network.test.ts). */
 const SELF_TEST_TARGETS = ['192.0.2.1:9', 'example.com', 'https://example.com/'];
@@ -25,13 +26,16 @@ const load = os.loadavg();
 fs.mkdirSync(RESULTS_DIR, { recursive: true });
 for (const f of [FIGURES, NETWORK_LOG]) fs.rmSync(f, { force: true });
 const env = { ...process.env, DLLM_STRESS_FIGURES: FIGURES, DLLM_NETWORK_LOG: NETWORK_LOG };
+// One test file at a time (the soak's figures would suffer otherwise); the flag exists from Node 20.10.
+const [major, minor] = process.versions.node.split('.').map(Number);
+const testConcurrencyFlag = major > 20 || (major === 20 && minor >= 10);
 
 async function engineTests() {
   const files = findFiles(path.join(OUT, 'engine'), '.test.js');
   if (files.length === 0) return { passed: 0, failed: 1, note: 'no compiled tests in out/test/stress/engine (run `node esbuild.mjs --tests`)' };
   const guard = path.join(OUT, 'support', 'noNetwork.js');
   const { code, output } = await runStreaming(process.execPath, ['--expose-gc', '--require', guard, '--enable-source-maps',
-    '--test', '--test-concurrency=1', '--test-timeout=900000', '--test-reporter=spec', ...files.map((f) => path.relative(ROOT, f))], { env });
+    '--test', ...(testConcurrencyFlag ? ['--test-concurrency=1'] : []), '--test-timeout=900000', '--test-reporter=spec', ...files.map((f) => path.relative(ROOT, f))], { env });
   const count = (label) => Number(output.match(new RegExp(`^\\S+ ${label} (\\d+)$`, 'm'))?.[1] ?? 0);
   const passed = count('pass');
   let failed = count('fail') + count('cancelled');
@@ -81,6 +85,7 @@ const table = [
 const measured = `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}.`;
 fs.writeFileSync(path.join(RESULTS_DIR, 'stress-figures.json'), JSON.stringify({ measured: new Date().toISOString(), machine, parts: results, rows }, null, 2));
 fs.writeFileSync(path.join(RESULTS_DIR, 'stress-figures.md'), `${measured}\n\n${table}\n`);
+for (const f of [FIGURES, NETWORK_LOG]) fs.rmSync(f, { force: true });
 console.log(`\n=== stress figures (test-results/stress-figures.md) ===\n${measured}\n\n${table}\n`);
 for (const r of results) console.log(`stress ${r.part.padEnd(10)} ${r.passed} passed, ${r.failed} failed  (${r.time})${r.note ? `  ${r.note}` : ''}`);
 const passed = results.reduce((n, r) => n + r.passed, 0);

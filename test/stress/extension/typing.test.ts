@@ -10,7 +10,7 @@ import { assertFigure, ms, recordFigure } from '../support/figures';
 import { cpuSecondsOf } from '../support/proc';
 import {
   DecodeMonitor, type GhostSample, NotificationSpy, type Testing, closeAllEditors, completionAt, extension, pageCommand,
-  setSetting, sleep, waitFor,
+  scriptEngine, setSetting, sleep, waitFor,
 } from './helpers';
 
 const KEYSTROKES = 200;
@@ -40,7 +40,17 @@ interface ProviderCall { version: number; prefix: string; text?: string; request
 const lastLine = (s: string) => s.slice(s.lastIndexOf('\n') + 1);
 const firstLine = (s: string) => s.split('\n')[0];
 
-async function typingRun(t: Testing, label: string, pauses?: { after: string; ms: number }) {
+async function typingRun(t: Testing, label: string, pauses?: { after: string; ms: number }, scripted = false) {
+  // The scripted engine answers every request (a tagged line, 300 ms per decode): ghost text after every pause.
+  const script = scripted ? scriptEngine(t, (r) => `value  # for ${r.prefix.slice(-12).replace(/\s+/g, ' ')}`, { delayMs: 300, steps: 3 }) : undefined;
+  try {
+    await typingRunWith(t, label, pauses);
+  } finally {
+    script?.dispose();
+  }
+}
+
+async function typingRunWith(t: Testing, label: string, pauses?: { after: string; ms: number }) {
   const uri = vscode.Uri.file(path.join(process.env.DLLM_STRESS_WORKSPACE ?? '', 'typing.py'));
   const doc = await vscode.workspace.openTextDocument(uri);
   const editor = await vscode.window.showTextDocument(doc);
@@ -187,5 +197,11 @@ suite('stress: typing load in a real editor', function () {
   // requests. Pauses at line ends (and after "(" and ":") bring ghost text mid-run, and typing on after it.
   test('200 keystrokes at 30 ms with 400 ms pauses after ":", "(" and line ends', async () => {
     await typingRun(t, 'with pauses', { after: ':(\n', ms: 400 });
+  });
+
+  // The bundled model often has nothing to say at a given spot; a scripted engine that always answers puts ghost text
+  // on screen after every pause, so the stale-ghost-text check has plenty to look at.
+  test('200 keystrokes at 30 ms with 800 ms pauses, a scripted engine that always answers (300 ms decodes)', async () => {
+    await typingRun(t, 'with 800 ms pauses, scripted engine', { after: ':(\n', ms: 800 }, true);
   });
 });
