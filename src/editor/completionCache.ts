@@ -38,9 +38,11 @@ function suffixMatches(anchor: ContextAnchor, ctx: FittedContext): boolean {
   return ctx.suffix.startsWith(anchor.suffixHead);
 }
 
-function prefixMatches(anchor: ContextAnchor, before: string, prefixIsFileStart: boolean): boolean {
-  if (anchor.prefixTailIsFileStart) return prefixIsFileStart && before === anchor.prefixTail;
-  return before.endsWith(anchor.prefixTail);
+/** The prefix, cut at `end`, ends with the anchor's tail (and starts there too if the tail reached the file start). */
+function prefixMatches(anchor: ContextAnchor, prefix: string, end: number, prefixIsFileStart: boolean): boolean {
+  const tail = anchor.prefixTail;
+  if (anchor.prefixTailIsFileStart && (!prefixIsFileStart || end !== tail.length)) return false;
+  return end >= tail.length && regionEquals(prefix, end - tail.length, tail, tail.length);
 }
 
 /**
@@ -49,12 +51,20 @@ function prefixMatches(anchor: ContextAnchor, before: string, prefixIsFileStart:
  */
 export function typedAlong(anchor: ContextAnchor, docKey: string, variant: string, ctx: FittedContext, expected: string): string | undefined {
   if (anchor.docKey !== docKey || anchor.variant !== variant || !suffixMatches(anchor, ctx)) return undefined;
-  for (let t = Math.min(expected.length, MAX_TYPED, ctx.prefix.length); t >= 0; t--) {
-    const typed = expected.slice(0, t);
-    if (!ctx.prefix.endsWith(typed)) continue;
-    if (prefixMatches(anchor, ctx.prefix.slice(0, ctx.prefix.length - t), ctx.prefixIsFileStart)) return typed;
+  const end = ctx.prefix.length;
+  for (let t = Math.min(expected.length, MAX_TYPED, end); t >= 0; t--) {
+    // The last t characters of the prefix must be expected's first t (last character first: the cheap rejection).
+    if (t > 0 && ctx.prefix.charCodeAt(end - 1) !== expected.charCodeAt(t - 1)) continue;
+    if (!regionEquals(ctx.prefix, end - t, expected, t)) continue;
+    if (prefixMatches(anchor, ctx.prefix, end - t, ctx.prefixIsFileStart)) return expected.slice(0, t);
   }
   return undefined;
+}
+
+/** a.slice(from, from + n) === b.slice(0, n), without building the strings (this runs on every keystroke). */
+function regionEquals(a: string, from: number, b: string, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a.charCodeAt(from + i) !== b.charCodeAt(i)) return false;
+  return true;
 }
 
 export interface CachedCompletion<T> {

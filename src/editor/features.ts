@@ -18,6 +18,7 @@ import { StatsPanel } from './statsPanel';
 /** Escape while an inline decode runs and its ghost text shows: stop the decode and hide the ghost text. */
 export const DISMISS_INLINE_COMMAND = 'dllm.dismissInline';
 const PROPOSAL = 'inlineCompletionsAdditions';
+const STATUS_THROTTLE_MS = 150;
 
 /** Internal, for the extension-host tests; not a public API. */
 export interface DllmTestingApi {
@@ -50,13 +51,22 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
     inlineSuggestEnabled: vscode.workspace.getConfiguration('editor').get<boolean>('inlineSuggest.enabled', true),
   }));
   const updateStatus = () => statusBar.update();
+  // Step events arrive many times a second: redraw the status bar at most every STATUS_THROTTLE_MS for them.
+  let statusTimer: ReturnType<typeof setTimeout> | undefined;
+  const updateStatusSoon = () => {
+    statusTimer ??= setTimeout(() => {
+      statusTimer = undefined;
+      updateStatus();
+    }, STATUS_THROTTLE_MS);
+  };
 
   context.subscriptions.push(
     engine, refresher, fill, provider, lenses, stats, statusBar,
     vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
     vscode.languages.registerCodeLensProvider({ pattern: '**' }, lenses),
     engine.onDidChangeStatus(updateStatus),
-    engine.onDidChangeActivity(updateStatus),
+    engine.onDidChangeActivity((a) => (a.running === 0 ? updateStatus() : updateStatusSoon())),
+    { dispose: () => clearTimeout(statusTimer) },
     engine.stats.onDidChange(updateStatus),
     fill.onDidChangeActive(() => lenses.refresh()),
     vscode.window.onDidChangeActiveTextEditor(updateStatus),
