@@ -219,8 +219,42 @@ suite('stress: bad input in the editor', function () {
       assert.deepEqual(spy.since(t0, 'error').map((n) => n.message), [], `${name}: no error`);
       seen.push(`cursor at ${name}: ${text === undefined ? 'no completion' : `${text.length} chars`}`);
     }
+    // Fill Block on a placeholder at offset 0 and at the very end (no final newline), with a scripted engine.
+    const script = scriptEngine(t, () => 'x = 42');
+    try {
+      for (const [name, content, expected] of [
+        ['a file that is only "pass" (offset 0 and end of file)', 'pass', 'x = 42'],
+        ['a placeholder on the last line, no final newline', 'def f():\n    pass', 'def f():\n    x = 42'],
+      ] as const) {
+        const { doc } = await openAt(content);
+        const fill = await fillAtPass(t, doc);
+        assert.equal(fill.status, 'applied', `${name}: ${fill.message ?? ''}`);
+        assert.equal(doc.getText(), expected, name);
+        seen.push(`Fill Block on ${name}: applied exactly`);
+      }
+    } finally {
+      script.dispose();
+    }
     assertFigure({ area: 'Bad input', check: 'in the editor: empty and blank files; cursor at offset 0 and at the end', figure: seen.join('; '),
-      bound: 'no error, no edit', holds: true });
+      bound: 'no error, no stray edit', holds: true });
+  });
+
+  test('an untitled document (never saved): completion, Tab and Fill Block work and nothing is written to disk', async () => {
+    const script = scriptEngine(t, (r) => (r.prefix.endsWith('return ') ? 'a * b' : 'return a * b'));
+    try {
+      const { doc, editor } = await openAt(fresh('# <id>\ndef mul(a, b):\n    return <|>\n\n\ndef mul2(a, b):\n    pass\n'));
+      assert.equal(doc.isUntitled, true);
+      const inserted = await acceptAtCursor(t, editor);
+      assert.equal(inserted, 'a * b');
+      const fill = await fillAtPass(t, doc);
+      assert.equal(fill.status, 'applied');
+      assert.ok(doc.getText().includes('    return a * b\n\n\ndef mul2(a, b):\n    return a * b\n'), JSON.stringify(doc.getText()));
+      assert.equal(doc.isUntitled, true, 'still untitled: nothing saved');
+      assertFigure({ area: 'Bad input', check: 'in the editor: an untitled document', figure: 'Tab inserted the completion; Fill Block applied; still untitled (nothing written to disk)',
+        bound: 'works', holds: true });
+    } finally {
+      script.dispose();
+    }
   });
 
   test('a read-only document: Fill Block says so and edits nothing', async () => {
