@@ -5,8 +5,9 @@ import { COMMANDS } from '../commandIds';
 import type { Settings } from '../config';
 import { findPlaceholderLines } from './placeholder';
 
-/** Documents longer than this get no lenses (scanning stays cheap). */
+/** Documents longer than this get no lenses (VS Code asks again after edits; scanning must stay cheap). */
 const MAX_LINES = 20_000;
+const MAX_CHARS = 1_000_000;
 
 export class PlaceholderLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -25,6 +26,7 @@ export class PlaceholderLensProvider implements vscode.CodeLensProvider, vscode.
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     if (!this.settings().placeholderCodeLens || document.lineCount > MAX_LINES) return [];
+    if (document.offsetAt(document.lineAt(document.lineCount - 1).range.end) > MAX_CHARS) return [];
     const fillingLine = this.fillingLine(document.uri.toString());
     return findPlaceholderLines(document.getText()).map((line) => new vscode.CodeLens(document.lineAt(line).range, line === fillingLine
       ? { title: '$(loading~spin) dLLM: filling… (Escape cancels)', command: COMMANDS.cancelFill, arguments: [] }
