@@ -118,6 +118,9 @@ export class ModelSession {
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
           logSeverityLevel: 3,
+          // ORT's pool threads spin after each pass by default, burning CPU while the user types (3-4× the CPU of a
+          // decode on 2 cores, and slower passes when the cores are shared); let them sleep instead.
+          extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
         });
       } catch (err) {
         lastError = err;
