@@ -51,8 +51,24 @@ export class EngineSession implements vscode.Disposable {
   private readonly activityEmitter = new vscode.EventEmitter<Activity>();
   private readonly resultEmitter = new vscode.EventEmitter<{ request: CompletionRequest; result: CompletionResult }>();
   private readonly disposables: vscode.Disposable[] = [this.statusEmitter, this.activityEmitter, this.resultEmitter];
-  /** Set while the stats panel is visible. */
-  measureBaselines = false;
+  /** Requests behind recent results, by id (to measure their baselines later). */
+  private readonly finishedRequests = new Map<string, CompletionRequest>();
+  private measuring = false;
+
+  /** Set while the stats panel is visible: new results get their baselines measured. */
+  get measureBaselines(): boolean {
+    return this.measuring;
+  }
+
+  set measureBaselines(on: boolean) {
+    if (on && !this.measuring) {
+      // The panel just became visible: measure the last request too, if it has no baselines yet.
+      const last = this.stats.last;
+      const request = last && last.fastDllmSteps === undefined ? this.finishedRequests.get(last.id) : undefined;
+      if (request) this.measureBaselinesFor(request, last!.id);
+    }
+    this.measuring = on;
+  }
 
   readonly onDidChangeStatus = this.statusEmitter.event;
   readonly onDidChangeActivity = this.activityEmitter.event;
@@ -119,7 +135,11 @@ export class EngineSession implements vscode.Disposable {
       const summary = summarize(result, origin.kind, origin.document.languageId, path.basename(origin.document.uri.path));
       this.stats.add(summary);
       this.resultEmitter.fire({ request, result });
-      if (!result.cancelled && this.measureBaselines) this.measureBaselinesFor(request, summary.id);
+      if (!result.cancelled) {
+        this.finishedRequests.set(summary.id, request);
+        if (this.finishedRequests.size > 25) this.finishedRequests.delete(this.finishedRequests.keys().next().value!);
+        if (this.measureBaselines) this.measureBaselinesFor(request, summary.id);
+      }
       return result;
     } catch (err) {
       if (isCancellation(err)) {

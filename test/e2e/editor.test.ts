@@ -143,6 +143,9 @@ suite('dLLM editor features (code-server, installed VSIX, bundled model)', () =>
     assert.match((await frame.locator('#session-saved-llada').textContent()) ?? '', /%$/);
     assert.ok(await frame.locator('#token-map .tok').count() > 0 || (await steps.textContent()) === '0', 'the token map shows the tokens');
     assert.ok(await frame.locator('#commits-chart rect.bar').count() > 0, 'the chart has a bar per step');
+    // The fast-dllm baseline is measured in the background once the panel is open.
+    await frame.locator('#last-saved-fast', { hasText: '%' }).waitFor({ timeout: 60_000 });
+    await screenshot(page, 'e2e-stats-panel-with-fast-dllm-baseline');
   });
 
   test('status bar: last latency and steps saved; a click opens the dLLM menu', async () => {

@@ -1,7 +1,7 @@
 // Fill Block in the real extension host with the real bundled model.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { FillOutcome } from '../../src/editor/fillBlock';
+import type { FillOutcome, FillStarted } from '../../src/editor/fillBlock';
 import type { DllmExtensionApi } from '../../src/extension';
 import { type Candidate, closeAllEditors, extensionApi, fillCandidates, openAtCursor, waitFor } from './editorHelpers';
 
@@ -106,14 +106,14 @@ suite('fill block (real model)', function () {
     assert.ok(lens, 'a Fill Block lens above the placeholder');
     assert.equal(lens.range.start.line, 3);
     assert.equal(editor.selection.active.line, 0);
-    const started = new Promise<number>((resolve) => {
-      const sub = t.fill.onDidStart((s) => {
-        sub.dispose();
-        resolve(doc.positionAt(s.start).line);
-      });
+    const started = new Promise<FillStarted>((resolve) => {
+      const sub = t.fill.onDidStart((s) => { sub.dispose(); resolve(s); });
     });
     void fillBlock(lens.command!.arguments![0]);
-    assert.equal(await started, 3);
+    const s = await started;
+    const why = JSON.stringify({ args: lens.command!.arguments, docKey: s.docKey, doc: doc.uri.toString(), start: s.start, kind: s.target.kind, text: doc.getText() });
+    assert.equal(s.docKey, doc.uri.toString(), why);
+    assert.equal(doc.positionAt(s.start).line, 3, why);
     await vscode.commands.executeCommand('dllm.cancelFill');
   });
 

@@ -44,4 +44,18 @@ suite('stats panel', function () {
     assert.ok(measured.fastDllmSteps! > 0 && measured.lladaSteps > 0);
     assert.equal(measured.savedVsFastDllmPct, Math.round((1 - measured.steps / measured.fastDllmSteps!) * 1000) / 10);
   });
+
+  test('opening the panel measures the baselines of the last request made while it was closed', async () => {
+    await closeAllEditors(); // closes the panel too
+    await waitFor(() => !t.stats.isOpen, 'the panel to close');
+    assert.equal(t.engine.measureBaselines, false);
+    const { doc, position } = await openAtCursor('const total = items.reduce((a, b) => a + b, <|>);\n', 'javascript');
+    const before = t.engine.stats.session.requests;
+    await t.provider.provideInlineCompletionItems(doc, position, invokeContext, new vscode.CancellationTokenSource().token);
+    await waitFor(() => t.engine.stats.session.requests > before, 'the request');
+    const last = t.engine.stats.last!;
+    assert.equal(last.fastDllmSteps, undefined, 'not measured while the panel is closed');
+    await vscode.commands.executeCommand('dllm.showStats');
+    await waitFor(() => t.engine.stats.history.find((h) => h.id === last.id)?.fastDllmSteps !== undefined, 'the fast-dllm baseline', 60_000);
+  });
 });
