@@ -91,6 +91,25 @@ suite('progressive ghost text and in-place fill (scripted engine)', function () 
     assert.equal(doc.offsetAt(vscode.window.activeTextEditor!.selection.active), doc.offsetAt(position) + 'return a + b;'.length);
   });
 
+  test('partial accept: the next word (Ctrl+Right), the next line (Shift+Tab), then the rest (Tab)', async () => {
+    t.engine.useClientForTests(new ScriptedEngine(['const', ' total', ' =', ' 0;', '\n  return', ' total;']));
+    const { doc } = await openAtCursor('function f() {\n  <|>\n}\n', 'javascript');
+    await vscode.commands.executeCommand('dllm.triggerCompletion');
+    await waitFor(() => t.provider.lastServed?.text === 'const total = 0;\n  return total;', 'the whole completion', 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextWord');
+    await waitFor(() => doc.getText().startsWith('function f() {\n  const'), 'one word accepted', 5000);
+    assert.ok(!doc.getText().includes('total'), `only the next word: ${JSON.stringify(doc.getText())}`);
+    await new Promise((r) => setTimeout(r, 300)); // VS Code asks again; the rest comes from the cache
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.acceptNextLine');
+    await waitFor(() => doc.getText().includes('const total = 0;'), 'the rest of the line accepted', 5000);
+    assert.ok(!doc.getText().includes('return'), `only the line: ${JSON.stringify(doc.getText())}`);
+    await new Promise((r) => setTimeout(r, 300));
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+    await waitFor(() => doc.getText().includes('return total;'), 'the rest accepted', 5000);
+    assert.equal(doc.getText(), 'function f() {\n  const total = 0;\n  return total;\n}\n');
+  });
+
   test('typing along the ghost text keeps the decode; the rest keeps coming', async () => {
     const engine = new ScriptedEngine(['const', ' total', ' =', ' 0;']);
     t.engine.useClientForTests(engine);
