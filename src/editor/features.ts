@@ -1,7 +1,7 @@
 // Builds and wires the editor features: inline provider with progressive ghost text, fill block (+ code lens),
 // stats panel, status bar and commands. Nothing here starts the engine; the first request does.
 import * as vscode from 'vscode';
-import { COMMANDS } from '../commandIds';
+import { COMMANDS, FILL_ACTIVE_CONTEXT } from '../commandIds';
 import { CONFIG_SECTION, type Settings } from '../config';
 import { currentSettings } from '../settings';
 import { EngineSession } from './engineSession';
@@ -37,7 +37,7 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
   const engine = new EngineSession(context.extensionPath, getSettings, log, errors, new SessionStats());
   const proposedApi = Boolean(context.extension.packageJSON?.enabledApiProposals?.includes?.(PROPOSAL));
   const refresher = new GhostTextRefresher(log, proposedApi);
-  const fill = new FillBlockController(engine, getSettings, log);
+  const fill = new FillBlockController(engine, log);
   const provider = new DllmInlineProvider(engine, getSettings, log, refresher, (docKey) => fill.isActiveIn(docKey));
   const lenses = new PlaceholderLensProvider(getSettings, (docKey) => fill.activeLine(docKey));
   const stats = new StatsPanel(context.extensionUri, engine, log);
@@ -110,6 +110,6 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
       await vscode.commands.executeCommand('editor.action.inlineSuggest.hide');
     }),
   );
-  void vscode.commands.executeCommand('setContext', 'dllm.fillActive', false);
+  void vscode.commands.executeCommand('setContext', FILL_ACTIVE_CONTEXT, false);
   return { engine, provider, fill, stats, refresher, settings: getSettings };
 }

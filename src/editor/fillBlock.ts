@@ -4,7 +4,6 @@
 // and only if the region is unchanged: an edit inside it stops the fill, and the user is told.
 import * as vscode from 'vscode';
 import { FILL_ACTIVE_CONTEXT } from '../commandIds';
-import type { Settings } from '../config';
 import type { StepEvent } from '../engine/protocol';
 import { MODEL_WINDOW_TOKENS, fitContext } from './contextWindow';
 import { type EngineSession, newRequestId } from './engineSession';
@@ -133,11 +132,7 @@ export class FillBlockController implements vscode.Disposable {
   /** Internal, for tests: a fill has started decoding. */
   readonly onDidStart = this.startEmitter.event;
 
-  constructor(
-    private readonly engine: EngineSession,
-    private readonly settings: () => Settings,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly engine: EngineSession, private readonly log: Logger) {}
 
   isActiveIn(docKey: string): boolean {
     return this.active !== undefined && docKeyOf(this.active.document) === docKey;
