@@ -146,6 +146,18 @@ def write_config(model, out_dir, name):
     json.dump(config, open(os.path.join(out_dir, 'config.json'), 'w'), indent=2)
 
 
+def save_resumable_fp16(ckpt_path, dst):
+    """Model weights and AdamW moments in fp16: what a later session needs to continue pretraining."""
+    ckpt = torch.load(ckpt_path, map_location='cpu')
+    half = lambda t: t.half() if torch.is_tensor(t) and t.is_floating_point() else t
+    ckpt['model'] = {k: half(v) for k, v in ckpt['model'].items()}
+    for st in ckpt['opt']['state'].values():
+        for k in list(st):
+            if k != 'step':
+                st[k] = half(st[k])
+    torch.save(ckpt, dst)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('checkpoint')
@@ -153,7 +165,10 @@ def main():
     ap.add_argument('out_dir')
     ap.add_argument('--name', default='dllm-code-small')
     ap.add_argument('--fp32', action='store_true', help='ship the fp32 graph instead of int8')
+    ap.add_argument('--resumable', help='also write an fp16 resumable copy of the checkpoint here')
     args = ap.parse_args()
+    if args.resumable:
+        save_resumable_fp16(args.checkpoint, args.resumable)
     model, state = load_model(args.checkpoint)
     os.makedirs(args.out_dir, exist_ok=True)
     fp32_path = os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)), 'model.fp32.onnx')

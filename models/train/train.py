@@ -8,6 +8,7 @@ Each row of a batch is one of
 Sequence lengths are mixed per batch; tokens per batch stay about constant.
 
 Environment: MINUTES (training budget), DIM/LAYERS/HEADS, LR, BATCH_TOKENS, OUT (checkpoint dir), SEED.
+Continue a finished run (e.g. from the committed checkpoint-fp16.pt copied to OUT/latest.pt) with NEW_SCHEDULE=1.
 """
 import json, math, os, sys, time
 import numpy as np
@@ -152,6 +153,8 @@ def main():
         model.load_state_dict(ckpt['model'])
         opt.load_state_dict(ckpt['opt'])
         state = ckpt['state']
+        if env('NEW_SCHEDULE') == '1':  # continue training with a fresh warm-up + cosine over MINUTES
+            state = {**state, 'train_seconds': 0.0, 'step_offset': state['step']}
         print(json.dumps({'resumed': state}), flush=True)
     rng = np.random.default_rng(state['seed'] + state['step'])
     print(json.dumps({'params_M': round(count_params(model) / 1e6, 2), 'dim': DIM, 'layers': LAYERS, 'heads': HEADS,
@@ -170,7 +173,7 @@ def main():
         phase = next(p for end, p in LENGTH_PHASES if progress <= end)
         seq_len = int(rng.choice(list(phase), p=list(phase.values())))
         x0, masked, maskable, t = make_batch(train, has_newline, seq_len, max(1, BATCH_TOKENS // seq_len), rng)
-        lr = lr_at(progress) * min(1.0, (state['step'] + 1) / WARMUP)
+        lr = lr_at(progress) * min(1.0, (state['step'] - state.get('step_offset', 0) + 1) / WARMUP)
         for group in opt.param_groups:
             group['lr'] = lr
         with torch.autocast('cpu', dtype=torch.bfloat16):
