@@ -6,7 +6,8 @@
 //              out/test/stress/extension/*.test.js except untrusted.test.js
 //   untrusted  the same with workspace trust on and the folder not trusted: untrusted.test.js
 // DLLM_STRESS_PARTS=engine,editor picks parts. Every test records figures (test/stress/support/figures.ts); this runner
-// writes test-results/stress-figures.json and .md and prints the table (the README's "## Reliability" section).
+// writes test-results/stress-figures.json and .md and prints the table (the README's "## Reliability" section;
+// DLLM_STRESS_README=1 writes it there).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,14 @@ const t0 = Date.now();
 const load = os.loadavg();
 fs.mkdirSync(RESULTS_DIR, { recursive: true });
 for (const f of [FIGURES, NETWORK_LOG]) fs.rmSync(f, { force: true });
+// DLLM_STRESS_README=1: put this run's table into README.md, between the stress-figures markers.
+if (process.env.DLLM_STRESS_README) {
+  const readme = path.join(ROOT, 'README.md');
+  const text = fs.readFileSync(readme, 'utf8');
+  const re = /(<!-- stress-figures:start -->\n)[\s\S]*?(\n<!-- stress-figures:end -->)/;
+  if (re.test(text)) fs.writeFileSync(readme, text.replace(re, `$1${measured}\n\n${table}$2`));
+  else console.log('README.md has no stress-figures markers; not updated');
+}
 const env = { ...process.env, DLLM_STRESS_FIGURES: FIGURES, DLLM_NETWORK_LOG: NETWORK_LOG };
 // One test file at a time (the soak's figures would suffer otherwise); the flag exists from Node 20.10.
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -86,6 +95,14 @@ const measured = `Measured ${new Date().toISOString().slice(0, 16).replace('T', 
 fs.writeFileSync(path.join(RESULTS_DIR, 'stress-figures.json'), JSON.stringify({ measured: new Date().toISOString(), machine, parts: results, rows }, null, 2));
 fs.writeFileSync(path.join(RESULTS_DIR, 'stress-figures.md'), `${measured}\n\n${table}\n`);
 for (const f of [FIGURES, NETWORK_LOG]) fs.rmSync(f, { force: true });
+// DLLM_STRESS_README=1: put this run's table into README.md, between the stress-figures markers.
+if (process.env.DLLM_STRESS_README) {
+  const readme = path.join(ROOT, 'README.md');
+  const text = fs.readFileSync(readme, 'utf8');
+  const re = /(<!-- stress-figures:start -->\n)[\s\S]*?(\n<!-- stress-figures:end -->)/;
+  if (re.test(text)) fs.writeFileSync(readme, text.replace(re, `$1${measured}\n\n${table}$2`));
+  else console.log('README.md has no stress-figures markers; not updated');
+}
 console.log(`\n=== stress figures (test-results/stress-figures.md) ===\n${measured}\n\n${table}\n`);
 for (const r of results) console.log(`stress ${r.part.padEnd(10)} ${r.passed} passed, ${r.failed} failed  (${r.time})${r.note ? `  ${r.note}` : ''}`);
 const passed = results.reduce((n, r) => n + r.passed, 0);
