@@ -166,6 +166,12 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     if (this.fillActiveIn(docKey)) return undefined;
     // The suggest widget is open: ghost text would have to extend its item; stay out of the way.
     if (context.selectedCompletionInfo && !manual) return undefined;
+    // Several cursors: VS Code would insert this cursor's completion at every cursor, into contexts it was not made for.
+    const active = vscode.window.activeTextEditor;
+    if (active?.document === document && active.selections.length > 1) {
+      if (manual) vscode.window.setStatusBarMessage('$(info) dLLM: inline completions work with a single cursor', 4000);
+      return undefined;
+    }
 
     const cursor = readCursorContext(document, position, settings);
     const { fitted, shape } = cursor;

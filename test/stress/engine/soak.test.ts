@@ -12,6 +12,11 @@ const COUNT = Number(process.env.DLLM_SOAK_COMPLETIONS || 10_000);
 const WARMUP = 200;
 /** Growth allowed between the end of the warm-up and the end of the soak (after GC where we can force it). */
 const MAX_GROWTH = 50 * 1024 * 1024;
+/**
+ * Growth allowed over the second half: flat. (RSS first climbs while V8 and malloc settle on their working sizes,
+ * with the JS heap flat, then stays put; a leak would keep climbing.)
+ */
+const MAX_SECOND_HALF_GROWTH = 10 * 1024 * 1024;
 
 after(disposeClients);
 
@@ -46,6 +51,8 @@ test(`soak: ${COUNT.toLocaleString('en-US')} completions through the engine with
   const times: number[] = [];
   const sockets = new Set<string>();
   let workerPeak = workerStart;
+  let hostMid = NaN;
+  let workerMid = NaN;
   let cancelled = 0;
   let tokens = 0;
   for (let i = 0; i < COUNT; i++) {
@@ -57,6 +64,11 @@ test(`soak: ${COUNT.toLocaleString('en-US')} completions through the engine with
     if (i % 500 === 0) {
       workerPeak = Math.max(workerPeak, rssOf(pid));
       for (const sock of inetSocketsOf(pid)) sockets.add(sock);
+    }
+    if (i === Math.floor(COUNT / 2)) {
+      gc();
+      hostMid = process.memoryUsage().rss;
+      workerMid = rssOf(pid);
     }
   }
   const wallMs = performance.now() - t0;
@@ -77,17 +89,21 @@ test(`soak: ${COUNT.toLocaleString('en-US')} completions through the engine with
   });
   const hostGrowth = hostEnd.rss - hostStart.rss;
   const workerGrowth = workerEnd - workerStart;
+  const signed = (n: number) => `${n >= 0 ? '+' : ''}${mb(n)}`;
   assertFigure({
-    area: 'Soak', check: 'RSS of the engine worker process, start → end (start = after model load and 200 warm-up completions)',
-    figure: HAVE_PROC ? `${mb(workerStart)} → ${mb(workerEnd)} (${workerGrowth >= 0 ? '+' : ''}${mb(workerGrowth)}; after load ${mb(workerAfterLoad)}, peak ${mb(workerPeak)})` : 'n/a (no /proc)',
-    bound: `growth < ${mb(MAX_GROWTH)}`, holds: !HAVE_PROC || workerGrowth < MAX_GROWTH,
-    values: { workerAfterLoad, workerStart, workerEnd, workerPeak, workerGrowth },
+    area: 'Soak', check: 'RSS of the engine worker process: start → middle → end (start = after model load and 200 warm-up completions)',
+    figure: HAVE_PROC ? `${mb(workerStart)} → ${mb(workerMid)} → ${mb(workerEnd)} (${signed(workerGrowth)}; second half ${signed(workerEnd - workerMid)}; after load ${mb(workerAfterLoad)})` : 'n/a (no /proc)',
+    bound: `growth < ${mb(MAX_GROWTH)}, second half < ${mb(MAX_SECOND_HALF_GROWTH)}`,
+    holds: !HAVE_PROC || (workerGrowth < MAX_GROWTH && workerEnd - workerMid < MAX_SECOND_HALF_GROWTH),
+    values: { workerAfterLoad, workerStart, workerMid, workerEnd, workerPeak, workerGrowth },
   });
   assertFigure({
-    area: 'Soak', check: 'RSS of the client side (extension-host stand-in), start → end, after GC',
-    figure: `${mb(hostStart.rss)} → ${mb(hostEnd.rss)} (${hostGrowth >= 0 ? '+' : ''}${mb(hostGrowth)}; JS heap ${mb(hostStart.heapUsed)} → ${mb(hostEnd.heapUsed)})`,
-    bound: `growth < ${mb(MAX_GROWTH)}`, holds: hostGrowth < MAX_GROWTH,
-    values: { hostRssStart: hostStart.rss, hostRssEnd: hostEnd.rss, heapStart: hostStart.heapUsed, heapEnd: hostEnd.heapUsed },
+    area: 'Soak', check: 'RSS of the client side (extension-host stand-in), start → middle → end, after GC',
+    figure: `${mb(hostStart.rss)} → ${mb(hostMid)} → ${mb(hostEnd.rss)} (${signed(hostGrowth)}; second half ${signed(hostEnd.rss - hostMid)}; ` +
+      `JS heap ${mb(hostStart.heapUsed)} → ${mb(hostEnd.heapUsed)})`,
+    bound: `growth < ${mb(MAX_GROWTH)}, second half < ${mb(MAX_SECOND_HALF_GROWTH)}`,
+    holds: hostGrowth < MAX_GROWTH && hostEnd.rss - hostMid < MAX_SECOND_HALF_GROWTH,
+    values: { hostRssStart: hostStart.rss, hostRssMid: hostMid, hostRssEnd: hostEnd.rss, heapStart: hostStart.heapUsed, heapEnd: hostEnd.heapUsed },
   });
   assertFigure({
     area: 'Security', check: 'network sockets (TCP/UDP, native code included) held by the engine worker during the soak (/proc)',

@@ -115,8 +115,14 @@ suite('stress: bad input in the editor', function () {
     const line = 'total = compute(values, weights)  # keep going\n';
     const half = line.repeat(Math.ceil((5 * 1024 * 1024) / line.length));
     const content = `${half}def average(values):\n    pass\n\n${half}`;
+    // For comparison: what VS Code itself costs the extension host to open the document (dLLM does nothing yet).
+    const open = monitorEventLoopDelay({ resolution: 10 });
+    open.enable();
+    const tOpen = Date.now();
     const doc = await vscode.workspace.openTextDocument({ language: 'python', content });
     const editor = await vscode.window.showTextDocument(doc);
+    const openMs = Date.now() - tOpen;
+    open.disable();
     const passLine = doc.positionAt(half.length).line + 1;
     const cursor = new vscode.Position(passLine, 4);
     editor.selection = new vscode.Selection(cursor, cursor);
@@ -137,8 +143,9 @@ suite('stress: bad input in the editor', function () {
     const lagMax = Math.max(0, h.max / 1e6 - 10);
     assertFigure({
       area: 'Bad input', check: `in the editor: a ${(content.length / 1024 / 1024).toFixed(0)} MB document (inline completion, then Fill Block in the middle)`,
-      figure: `completion ${ms(completeMs, 0)}, fill ${ms(fillMs, 0)} (${fill.status}); event-loop lag p99 ${ms(Math.max(0, h.percentile(99) / 1e6 - 10))}, max ${ms(lagMax, 0)}`,
-      bound: 'each < 10 s, lag max < 500 ms', holds: completeMs < 10_000 && fillMs < 10_000 && lagMax < 500,
+      figure: `completion ${ms(completeMs, 0)}, fill ${ms(fillMs, 0)} (${fill.status}); extension-host lag p99 ${ms(Math.max(0, h.percentile(99) / 1e6 - 10), 0)}, ` +
+        `max ${ms(lagMax, 0)} (VS Code opening it: ${ms(openMs, 0)}, lag max ${ms(Math.max(0, open.max / 1e6 - 10), 0)})`,
+      bound: 'each < 10 s, no stall ≥ 1 s', holds: completeMs < 10_000 && fillMs < 10_000 && lagMax < 1000,
     });
   });
 
@@ -355,8 +362,11 @@ suite('stress: bad input in the editor', function () {
     await sleep(300);
     const after = doc.getText();
     const changedLines = after.split('\n').filter((l, i) => l !== original.split('\n')[i]).length;
-    assertFigure({ area: 'Bad input', check: 'in the editor: several cursors', figure: `Fill Block: ${fill.status} ("${said.find((m) => /one/.test(m))?.slice(0, 60)}"); Tab with 2 cursors changed ${changedLines} line(s)`,
-      bound: 'clear message, no edit', holds: true });
+    const told = spy.since(t0, 'status').some((n) => /single cursor/.test(n.message));
+    assertFigure({ area: 'Bad input', check: 'in the editor: several cursors', figure: `Fill Block: ${fill.status} ("${said.find((m) => /one/.test(m))?.slice(0, 60)}"); ` +
+      `Alt+\\ then Tab with 2 cursors: ${changedLines} line(s) changed${told ? ', status bar "inline completions work with a single cursor"' : ''}`,
+      bound: 'clear message, no edit', holds: changedLines === 0 && told });
+    assert.equal(changedLines, 0, 'no completion is spread over several cursors');
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 });
