@@ -54,7 +54,9 @@ suite('dLLM editor features (code-server, installed VSIX, bundled model)', () =>
     this.timeout(600_000);
     const probe = new ModelProbe();
     try {
-      ({ found: ghost, tried: ghostTried } = await probe.findGrowingGhost(ghostCandidates(), ['r2', 'llada']));
+      // llada commits one token per step, so the growth lasts long enough for the screen to show it; with r2 the
+      // bundled model often decodes a line in a few hundred ms, between two ghost-text refreshes.
+      ({ found: ghost, tried: ghostTried } = await probe.findGrowingGhost(ghostCandidates(), ['llada', 'r2']));
       const policy = ghost?.policy ?? 'r2';
       ({ found: fill, tried: fillTried } = await probe.findFill(fillCandidates(E2E.workspace), [policy]));
     } finally {

@@ -52,6 +52,10 @@ function request(id: string, policy: PolicyName, prefix: string, suffix: string,
 }
 
 /** Hand-written contexts like a user's, then held-out TS/JS infill tasks. */
+/** Growth states (distinct stable prefixes) a probed context needs, and the count that ends the search early. */
+const MIN_GROWTH_STATES = 3;
+const PLENTY_GROWTH_STATES = 6;
+
 export function ghostCandidates(max = 25): CodeContext[] {
   const own: CodeContext[] = [
     { name: 'js loop', file: 'ghost-demo.js', prefix: 'function sum(items) {\n  let total = 0;\n  for (const x of items) {\n    total += ', suffix: '\n  }\n  return total;\n}\n' },
@@ -77,6 +81,7 @@ export class ModelProbe {
   /** The first context (policies in order) whose ghost text would appear and then grow at least once. */
   async findGrowingGhost(candidates: CodeContext[], policies: PolicyName[]): Promise<{ found?: GhostProbe; tried: string[] }> {
     const tried: string[] = [];
+    let best: GhostProbe | undefined;
     for (const policy of policies) {
       for (const c of candidates) {
         const fitted = fitContext(c.prefix, c.suffix, { windowTokens: MODEL_WINDOW_TOKENS, canvasTokens: DEFAULT_SETTINGS.maxNewTokens });
@@ -94,8 +99,13 @@ export class ModelProbe {
         );
         const final = filter(result.completion, true);
         tried.push(`${c.name}@${policy}: ${JSON.stringify(final)} (${growth.length} steps shown)`);
-        if (final && growth.length >= 2 && final.startsWith(growth[0])) return { found: { ...c, policy, growth, final }, tried };
+        // The screen is sampled, not stepped: prefer the context whose ghost text grows through the most states.
+        if (final && growth.length >= MIN_GROWTH_STATES && final.startsWith(growth[0]) && growth.length > (best?.growth.length ?? 0)) {
+          best = { ...c, policy, growth, final };
+          if (growth.length >= PLENTY_GROWTH_STATES) return { found: best, tried };
+        }
       }
+      if (best) return { found: best, tried };
     }
     return { tried };
   }
