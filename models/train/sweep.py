@@ -3,7 +3,8 @@
 Runs `node dist/cli.js bench --json` for every model with variants POLICY~τ, then writes a markdown table and a
 PNG plot (edit similarity and pass@1 against mean NFE).
 
-Usage: sweep.py OUT_PREFIX LABEL=MODEL_DIR [LABEL=MODEL_DIR ...]   (env POLICY=r2, LIMIT=60, SETS=tsjs,humaneval-single)
+Usage: sweep.py OUT_PREFIX LABEL=MODEL_DIR [LABEL=MODEL_DIR ...]   (env POLICY=r2, LIMIT=60, SETS=tsjs,humaneval-single;
+       REUSE=1 re-plots OUT_PREFIX-LABEL.json files from an earlier run)
 """
 import json, os, subprocess, sys
 
@@ -16,6 +17,8 @@ SETS = os.environ.get('SETS', 'tsjs,humaneval-single')
 
 
 def bench(model_dir, json_path):
+    if os.environ.get('REUSE') == '1' and os.path.exists(json_path):  # re-plot an earlier run
+        return json.load(open(json_path))
     variants = ','.join(f'{POLICY}~{t}' for t in TAUS)
     subprocess.run(['node', 'dist/cli.js', 'bench', '--model', model_dir, '--sets', SETS, '--limit', LIMIT,
                     '--policies', variants, '--out', json_path.replace('.json', '.md'), '--json', json_path],
