@@ -86,11 +86,13 @@ test('model: a dual-cache pass on unchanged tokens reproduces the full pass (pos
       outputRows: block.map((_, i) => i),
     });
     // Not bit-exact: the int8 graph quantizes activations per tensor (DynamicQuantizeLinear), so a shorter query
-    // gets slightly different scales. Probabilities agree to 1e-2; the argmax agrees unless top-1/top-2 nearly tie.
+    // gets slightly different scales (int8 vs fp32 differs by up to ~0.02 in p1, models/train/parity.mjs). Wrong
+    // K/V plumbing moves probabilities far more than that; the argmax agrees unless top-1/top-2 nearly tie.
+    const tolerance = 0.05;
     block.forEach((p, i) => {
       const [a, b] = [dual.stats[i], full.stats[p]];
-      assert.ok(Math.abs(a.p1 - b.p1) < 1e-2, `position ${p}: p1 ${a.p1} vs ${b.p1}`);
-      if (b.p1 - b.p2 > 1e-2) assert.equal(a.tokenId, b.tokenId, `position ${p}`);
+      assert.ok(Math.abs(a.p1 - b.p1) < tolerance, `position ${p}: p1 ${a.p1} vs ${b.p1}`);
+      if (b.p1 - b.p2 > tolerance) assert.equal(a.tokenId, b.tokenId, `position ${p}`);
     });
   } finally {
     await session.release();
