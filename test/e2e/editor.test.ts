@@ -10,9 +10,14 @@ import { E2E, STATUS_ITEM, closePage, openFile, openWorkbench, readWorkspaceFile
 
 const normalize = (s: string) => s.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
 
-/** Text of the ghost text on screen (inline part and extra lines), '' when none is shown. */
+/**
+ * Text of the ghost text on screen, '' when none is shown. The inline part is split into one span per syntax token
+ * (joined without separators); extra lines are view lines inside the ghost-text block.
+ */
 async function ghostText(page: Page): Promise<string> {
-  return (await page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').allTextContents()).join('\n');
+  const inline = (await page.locator('.monaco-editor .view-lines .ghost-text-decoration').allTextContents()).join('');
+  const extra = await page.locator('.monaco-editor .ghost-text .view-line').allTextContents();
+  return extra.length ? [inline, ...extra].join('\n') : inline;
 }
 
 const decoding = (page: Page) => page.locator(`${STATUS_ITEM} .codicon-loading`).count().then((n) => n > 0);
