@@ -26,14 +26,6 @@ const t0 = Date.now();
 const load = os.loadavg();
 fs.mkdirSync(RESULTS_DIR, { recursive: true });
 for (const f of [FIGURES, NETWORK_LOG]) fs.rmSync(f, { force: true });
-// DLLM_STRESS_README=1: put this run's table into README.md, between the stress-figures markers.
-if (process.env.DLLM_STRESS_README) {
-  const readme = path.join(ROOT, 'README.md');
-  const text = fs.readFileSync(readme, 'utf8');
-  const re = /(<!-- stress-figures:start -->\n)[\s\S]*?(\n<!-- stress-figures:end -->)/;
-  if (re.test(text)) fs.writeFileSync(readme, text.replace(re, `$1${measured}\n\n${table}$2`));
-  else console.log('README.md has no stress-figures markers; not updated');
-}
 const env = { ...process.env, DLLM_STRESS_FIGURES: FIGURES, DLLM_NETWORK_LOG: NETWORK_LOG };
 // One test file at a time (the soak's figures would suffer otherwise); the flag exists from Node 20.10.
 const [major, minor] = process.versions.node.split('.').map(Number);
