@@ -14,7 +14,7 @@ Usage:
   sft.py tasks OUT_TASKS_JSONL [N]
   sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env MINUTES, LR, REDUNDANT_WEIGHT)
 """
-import json, math, os, random, sys, time
+import json, math, os, random, subprocess, sys, time
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -28,6 +28,9 @@ env = os.environ.get
 MINUTES = float(env('MINUTES', 20))
 LR = float(env('LR', 3e-4))
 REDUNDANT_WEIGHT = float(env('REDUNDANT_WEIGHT', 2.0))
+REFERENCE = env('REFERENCE', 'truth')  # truth | self (see trajectory_rows)
+LANGUAGES = [l for l in env('LANGUAGES', '').split(',') if l]  # `tasks`: only files in these languages
+TASKS = env('TASKS', os.path.join(HERE, 'work', 'sft', 'tasks.jsonl'))
 TAU = 0.9
 ROWS_PER_BATCH = 16
 MAX_LEN = 512
@@ -35,29 +38,61 @@ MAX_LEN = 512
 torch.set_num_threads(int(env('THREADS', 2)))
 
 
-def build_tasks(out_path, n_tasks=1500):
-    rng = random.Random(11)
+CANVAS_BY_KIND = {'rest-of-line': (32, 48), 'line': (32, 48), 'block': (48, 64)}
+
+
+def build_tasks(out_path, n_tasks=1500, seed=11):
+    rng = random.Random(seed)
     files = [json.loads(l) for l in open(os.path.join(HERE, 'work', 'corpus', 'train.jsonl'))]
     rng.shuffle(files)
     tasks, kinds = [], ['rest-of-line', 'line', 'block']
     for f in files:
         if len(tasks) >= n_tasks:
             break
-        if f['path'].endswith('.d.ts'):
+        if f['path'].endswith('.d.ts') or (LANGUAGES and f['lang'] not in LANGUAGES):
             continue
-        t = make_task(f['text'], rng, kinds[len(tasks) % 3])
+        kind = kinds[len(tasks) % 3]
+        t = make_task(f['text'], rng, kind)
         if t:
-            tasks.append({'task_id': f'sft/{len(tasks)}', 'language': f['lang'], **t})
+            canvas = CANVAS_BY_KIND[kind][len(tasks) // 3 % 2]
+            tasks.append({'task_id': f'sft{seed}/{len(tasks)}', 'language': f['lang'], 'kind': kind, 'canvas': canvas, **t})
     with open(out_path, 'w') as out:
         for t in tasks:
             out.write(json.dumps(t) + '\n')
     print(json.dumps({'tasks': len(tasks)}))
 
 
+def run_trajectories(model_dir, tasks_path, out_dir):
+    """Decodes every task with the real engine under r2 and fast-dllm at the task's canvas length, with --trace."""
+    root = os.path.abspath(os.path.join(HERE, '..', '..'))
+    tasks = [json.loads(l) for l in open(tasks_path)]
+    os.makedirs(out_dir, exist_ok=True)
+    for canvas in sorted({t['canvas'] for t in tasks}):
+        part = os.path.join(out_dir, f'tasks-{canvas}.jsonl')
+        with open(part, 'w') as f:
+            f.writelines(json.dumps(t) + '\n' for t in tasks if t['canvas'] == canvas)
+        for policy in ('r2', 'fast-dllm'):
+            subprocess.run(['node', 'dist/cli.js', 'infill', '--tasks', part, '--policy', policy, '--model', os.path.abspath(model_dir),
+                            '--max-new-tokens', str(canvas), '--trace', os.path.join(out_dir, f'traj-{policy}-{canvas}.jsonl'),
+                            '--out', os.path.join(out_dir, f'out-{policy}-{canvas}.jsonl')], check=True, cwd=root)
+
+
 def trajectory_rows(traj, middle_ids):
-    """All intermediate states of one recorded decode, as (tokens, masked, redundant) arrays."""
+    """All intermediate states of one recorded decode, as (tokens, targets, masked, redundant) arrays.
+
+    A masked position is redundant at a step when the model already predicted its reference token there, below τ,
+    and no rule committed it: the decode waited a step for nothing. The reference is the true token (REFERENCE=truth)
+    or the token this decode finally committed there (REFERENCE=self: the model's own stable prediction, so
+    sharpening it cannot change the answer). Redundant positions are trained towards the reference, the others
+    towards the truth.
+    """
     prefix, suffix, n = traj['prefix_ids'], traj['suffix_ids'], traj['canvas_len']
-    target = (middle_ids + [PAD_ID] * n)[:n]
+    truth = (middle_ids + [PAD_ID] * n)[:n]
+    final = [MASK_ID] * n
+    for step in traj['steps']:
+        for i, tok, *_ in step['commits']:
+            final[i] = tok
+    reference = final if REFERENCE == 'self' else truth
     canvas = [MASK_ID] * n
     rows = []
     for step in traj['steps']:
@@ -65,16 +100,16 @@ def trajectory_rows(traj, middle_ids):
         if not masked:
             break
         committed_now = {c[0] for c in step['commits']}
-        # redundant: the model already had the right token at this step but nothing committed it
-        right_but_waiting = {i for i, tok, p1 in step.get('predictions', []) if i not in committed_now and tok == target[i] and p1 < TAU}
-        tokens = np.array(prefix + [canvas[i] for i in range(n)] + suffix, dtype=np.int64)
+        waiting = {i for i, tok, p1 in step.get('predictions', [])
+                   if i not in committed_now and canvas[i] == MASK_ID and tok == reference[i] and p1 < TAU}
+        tokens = np.array(prefix + canvas + suffix, dtype=np.int64)
+        targets = np.array(prefix + [reference[i] if i in waiting else truth[i] for i in range(n)] + suffix, dtype=np.int64)
         m = np.zeros(len(tokens), dtype=bool)
         r = np.zeros(len(tokens), dtype=bool)
         for i in masked:
             m[len(prefix) + i] = True
-            r[len(prefix) + i] = i in right_but_waiting
-        tgt = np.array(prefix + target + suffix, dtype=np.int64)
-        rows.append((tokens[:MAX_LEN], tgt[:MAX_LEN], m[:MAX_LEN], r[:MAX_LEN]))
+            r[len(prefix) + i] = i in waiting
+        rows.append((tokens[:MAX_LEN], targets[:MAX_LEN], m[:MAX_LEN], r[:MAX_LEN]))
         for i, tok, *_ in step['commits']:
             canvas[i] = tok
     return rows
@@ -116,13 +151,14 @@ def finetune(ckpt_path, traj_paths, out_dir):
     model, state = load_model(ckpt_path)
     model.train()
     work = os.path.join(HERE, 'work')
-    rows = load_rows(traj_paths, os.path.join(work, 'sft', 'tasks.jsonl'), os.path.join(work, 'tokenizer.json'))
+    rows = load_rows(traj_paths, TASKS, os.path.join(work, 'tokenizer.json'))
     train_stream = np.memmap(os.path.join(work, 'train.bin'), dtype=np.uint16, mode='r')
     has_newline = pre.newline_token_flags(os.path.join(work, 'tokenizer.json'))
     opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.98), weight_decay=0.0)
     rng, np_rng = random.Random(0), np.random.default_rng(0)
     redundant_share = float(np.mean([r[3][r[2]].mean() for r in rows if r[2].any()]))
-    print(json.dumps({'sft_rows': len(rows), 'redundant_share_of_masked': round(redundant_share, 3), 'minutes': MINUTES}), flush=True)
+    print(json.dumps({'sft_rows': len(rows), 'redundant_share_of_masked': round(redundant_share, 3), 'minutes': MINUTES,
+                      'reference': REFERENCE, 'lr': LR}), flush=True)
     budget, spent, step = MINUTES * 60, 0.0, 0
     while spent < budget:
         t0 = time.time()
@@ -152,6 +188,8 @@ def finetune(ckpt_path, traj_paths, out_dir):
 
 if __name__ == '__main__':
     if sys.argv[1] == 'tasks':
-        build_tasks(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1500)
+        build_tasks(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1500, int(sys.argv[4]) if len(sys.argv) > 4 else 11)
+    elif sys.argv[1] == 'trajectories':
+        run_trajectories(sys.argv[2], sys.argv[3], sys.argv[4])
     elif sys.argv[1] == 'train':
         finetune(sys.argv[2], sys.argv[3].split(','), sys.argv[4])

@@ -3,7 +3,7 @@
 Runs `node dist/cli.js bench --json` for every model with variants POLICY~τ, then writes a markdown table and a
 PNG plot (edit similarity and pass@1 against mean NFE).
 
-Usage: sweep.py OUT_PREFIX LABEL=MODEL_DIR [LABEL=MODEL_DIR ...]   (env POLICY=r2, LIMIT=60, SETS=tsjs,humaneval-single;
+Usage: sweep.py OUT_PREFIX LABEL=MODEL_DIR [LABEL=MODEL_DIR ...]   (env POLICY=r2, LIMIT=60, SETS=tsjs,humaneval-single,humaneval-multi;
        REUSE=1 re-plots OUT_PREFIX-LABEL.json files from an earlier run)
 """
 import json, os, subprocess, sys
@@ -13,7 +13,7 @@ ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
 TAUS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95]
 POLICY = os.environ.get('POLICY', 'r2')
 LIMIT = os.environ.get('LIMIT', '60')
-SETS = os.environ.get('SETS', 'tsjs,humaneval-single')
+SETS = os.environ.get('SETS', 'tsjs,humaneval-single,humaneval-multi')
 
 
 def bench(model_dir, json_path):
@@ -24,6 +24,62 @@ def bench(model_dir, json_path):
                     '--policies', variants, '--out', json_path.replace('.json', '.md'), '--json', json_path],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return json.load(open(json_path))
+
+
+HUMAN_EVAL_FILES = {'humaneval-single': 'HumanEval-SingleLineInfilling.jsonl.gz',
+                    'humaneval-multi': 'HumanEval-MultiLineInfilling.jsonl.gz'}
+
+
+def empty_answer_pass_rate(set_name, limit):
+    """pass@1 of answering nothing, on the bench's task selection: the part of pass@1 a model gets for free."""
+    import gzip, tempfile
+    path = os.path.join(ROOT, '..', 'shared', 'eval', 'human-eval-infilling', HUMAN_EVAL_FILES[set_name])
+    tasks = [json.loads(l) for l in gzip.open(path)]
+    step = len(tasks) / limit if limit < len(tasks) else 1
+    chosen = [tasks[int(i * step)] for i in range(min(limit, len(tasks)))]
+    passed = 0
+    with tempfile.TemporaryDirectory() as cwd:
+        for t in chosen:
+            program = f"{t['prompt']}{t['suffix']}\n\n{t['test']}\n\ncheck({t['entry_point']})\n"
+            try:
+                r = subprocess.run(['python3', '-I', '-'], input=program.encode(), cwd=cwd, timeout=10,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={'PATH': '/usr/bin:/bin'})
+                passed += r.returncode == 0
+            except subprocess.TimeoutExpired:
+                pass
+    return passed / len(chosen)
+
+
+def curve(rows, s, metric):
+    """(NFE, quality) points of one model on one set, by increasing NFE."""
+    return sorted((r['nfeMean'], r[metric]) for r in rows if r['set'] == s and r[metric] is not None)
+
+
+def quality_at(points, nfe):
+    """Quality of a curve at a given NFE: linear between measured points, None outside the measured range."""
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x0 <= nfe <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (nfe - x0) / (x1 - x0)
+    return points[0][1] if len(points) == 1 and points[0][0] == nfe else None
+
+
+def comparison_lines(results, s):
+    """Where the last model's curve stands against the first model's at the first model's measured NFE values."""
+    (base_label, base_rows), (new_label, new_rows) = list(results.items())[0], list(results.items())[-1]
+    lines = [f'Curve check, {new_label} against {base_label} (edit similarity of {new_label} read off its curve at '
+             f'{base_label}\'s NFE; "left of range" = {base_label} is faster than any {new_label} point):', '',
+             f'| {base_label} τ | {base_label} NFE | {base_label} edit sim. | {new_label} edit sim. at that NFE | above? |',
+             '|---:|---:|---:|---:|---|']
+    new_curve = curve(new_rows, s, 'editSimilarity')
+    for r in sorted((r for r in base_rows if r['set'] == s), key=lambda r: r['nfeMean']):
+        q = quality_at(new_curve, r['nfeMean'])
+        if q is None:
+            side = 'left of range' if r['nfeMean'] < new_curve[0][0] else 'right of range (yes: faster at every τ)'
+            lines.append(f"| {r['variant'].split('~')[1]} | {r['nfeMean']:.2f} | {r['editSimilarity']:.3f} | — | {side} |")
+        else:
+            lines.append(f"| {r['variant'].split('~')[1]} | {r['nfeMean']:.2f} | {r['editSimilarity']:.3f} | {q:.3f} | "
+                         f"{'yes' if q > r['editSimilarity'] else 'no'} |")
+    return lines + ['']
 
 
 def main(out_prefix, specs):
@@ -45,6 +101,10 @@ def main(out_prefix, specs):
                 lines.append(f"| {label} | {tau} | {r['nfeMean']:.2f} | {r['tokensPerStep']:.2f} | "
                              f"{100 * r['exactMatch']:.1f}% | {r['editSimilarity']:.3f} | {p} |")
         lines.append('')
+        if s in HUMAN_EVAL_FILES:
+            lines += [f'An empty answer passes {100 * empty_answer_pass_rate(s, int(LIMIT)):.1f}% of these tasks.', '']
+        if len(results) > 1:
+            lines += comparison_lines(results, s)
     open(out_prefix + '.md', 'w').write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
     try:

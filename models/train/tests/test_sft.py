@@ -1,0 +1,59 @@
+import os, sys, unittest
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import sft
+from tokenizer import MASK_ID, PAD_ID
+
+# A 4-position canvas decoded in three steps. The truth is [10, 11, PAD, PAD]; the decode ends with [10, 12, PAD, PAD].
+TRAJECTORY = {
+    'prefix_ids': [2, 50], 'suffix_ids': [60], 'canvas_len': 4,
+    'steps': [
+        {'commits': [[2, PAD_ID, 0.95], [3, PAD_ID, 0.97]],
+         'predictions': [[0, 10, 0.6], [1, 12, 0.5], [2, PAD_ID, 0.95], [3, PAD_ID, 0.97]]},
+        {'commits': [[0, 10, 0.92]], 'predictions': [[0, 10, 0.92], [1, 11, 0.3]]},
+        {'commits': [[1, 12, 0.4]], 'predictions': [[1, 12, 0.4]]},
+    ],
+}
+MIDDLE = [10, 11]
+
+
+def rows_with(reference):
+    old = sft.REFERENCE
+    sft.REFERENCE = reference
+    try:
+        return sft.trajectory_rows(TRAJECTORY, MIDDLE)
+    finally:
+        sft.REFERENCE = old
+
+
+class TrajectoryRowsTest(unittest.TestCase):
+    def test_one_row_per_step_with_the_canvas_as_it_was_before_the_step(self):
+        rows = rows_with('truth')
+        self.assertEqual(len(rows), 3)
+        self.assertEqual(rows[0][0].tolist(), [2, 50, MASK_ID, MASK_ID, MASK_ID, MASK_ID, 60])
+        self.assertEqual(rows[1][0].tolist(), [2, 50, MASK_ID, MASK_ID, PAD_ID, PAD_ID, 60])
+        self.assertEqual(rows[2][0].tolist(), [2, 50, 10, MASK_ID, PAD_ID, PAD_ID, 60])
+        self.assertEqual(rows[2][2].tolist(), [False, False, False, True, False, False, False])
+
+    def test_truth_reference_marks_right_predictions_that_waited(self):
+        rows = rows_with('truth')
+        # step 1: position 0 predicted the true 10 at 0.6 and waited; position 1 predicted 12 (wrong)
+        self.assertEqual(rows[0][3].tolist(), [False, False, True, False, False, False, False])
+        # step 2: position 1 predicted the true 11 at 0.3 and waited
+        self.assertEqual(rows[1][3].tolist(), [False, False, False, True, False, False, False])
+        for r in rows:
+            self.assertEqual(r[1].tolist(), [2, 50, 10, 11, PAD_ID, PAD_ID, 60])
+
+    def test_self_reference_trains_stable_predictions_towards_the_decoded_token(self):
+        rows = rows_with('self')
+        # step 1: position 1 already predicted 12, the token the decode ended with: redundant, target 12
+        self.assertEqual(rows[0][3].tolist(), [False, False, True, True, False, False, False])
+        self.assertEqual(rows[0][1].tolist(), [2, 50, 10, 12, PAD_ID, PAD_ID, 60])
+        # step 2: position 1 predicted 11, not the final 12: not redundant, trained towards the truth
+        self.assertFalse(rows[1][3][3])
+        self.assertEqual(rows[1][1][3], 11)
+        # committed positions are never redundant
+        self.assertFalse(rows[2][3].any())
+
+
+if __name__ == '__main__':
+    unittest.main()
