@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import util from 'node:util';
 import { codeServerBin, node24Env } from './toolchain.mjs';
 
 /** User settings that keep the Welcome page, Chat panel and update checks from stealing focus. */
@@ -124,3 +125,45 @@ export function chromiumPath() {
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'];
+
+/** Workbench chatter unrelated to tests (offline gallery lookups, agent host); DLLM_VERBOSE=1 shows it. */
+export const WORKBENCH_NOISE = /ENOTFOUND open-vsx\.org|\[AgentHost|\[AccountPolicyGate\]|Creating a socket \(/;
+
+/**
+ * Opens `workspace` in Chromium as an extension development host (`extensionPath`) that runs the mocha entry
+ * `testsEntry`, prints the extension host's log, and resolves with the code the tests exit with (2 on timeout).
+ * `onLog(text, page)` sees each log line first; returning true keeps it off the console.
+ */
+export async function runDevHostTests({ server, workspace, extensionPath, testsEntry, timeoutMs, screenshotPath, log, onLog }) {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  let timer;
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    page.on('pageerror', (e) => log(`[pageerror] ${e.message}`));
+    const exitCode = new Promise((resolve) => {
+      page.exposeFunction('codeAutomationLog', (type, args) => {
+        const text = util.format(...(Array.isArray(args) ? args : [args]));
+        if (onLog?.(text, page)) return;
+        if (!process.env.DLLM_VERBOSE && WORKBENCH_NOISE.test(text)) return;
+        for (const line of text.split('\n')) console.log(`  [exthost] ${line}`);
+      });
+      page.exposeFunction('codeAutomationExit', async (code) => {
+        fs.mkdirSync(path.dirname(screenshotPath), { recursive: true });
+        await page.screenshot({ path: screenshotPath }).catch(() => {});
+        resolve(code);
+      });
+    });
+    const payload = [
+      ['extensionDevelopmentPath', remoteUri(server, extensionPath)],
+      ['extensionTestsPath', remoteUri(server, testsEntry)],
+      ['skipWelcome', 'true'],
+    ];
+    await page.goto(workbenchUrl(server, workspace, payload));
+    const timeout = new Promise((resolve) => { timer = setTimeout(() => { log(`TIMEOUT after ${timeoutMs} ms`); resolve(2); }, timeoutMs); });
+    return await Promise.race([exitCode, timeout]);
+  } finally {
+    clearTimeout(timer);
+    await browser.close().catch(() => {});
+  }
+}

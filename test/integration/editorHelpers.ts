@@ -5,25 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { DllmExtensionApi } from '../../src/extension';
+import { activateExtension } from '../support/extensionHost';
 
-export const EXTENSION_ID = 'dllm-code.dllm-code';
+export { EXTENSION_ID, waitFor } from '../support/extensionHost';
 export const CURSOR = '<|>';
 
 export async function extensionApi(): Promise<{ api: DllmExtensionApi; extensionPath: string }> {
-  const ext = vscode.extensions.getExtension<DllmExtensionApi>(EXTENSION_ID);
-  assert.ok(ext, `${EXTENSION_ID} is not installed`);
-  const api = await ext.activate();
-  return { api, extensionPath: ext.extensionPath };
-}
-
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 40));
-  }
+  const { api, extensionPath } = await activateExtension();
+  return { api, extensionPath };
 }
 
 /** Opens an untitled document with `content` (one <|> marks the cursor) and puts the cursor there. */

@@ -3,19 +3,15 @@
 //   electron     desktop VS Code via @vscode/test-electron: VSCODE_EXECUTABLE, a `code` on PATH, or a download;
 //   code-server  VS Code 1.139 from npm, served by code-server on Node 24; Debian Chromium opens the workbench with
 //                the dev-host `payload` (honoured thanks to --vscode-option enable-smoke-test-driver).
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import util from 'node:util';
-import { CHROMIUM_ARGS, chromiumPath, makeStateDir, remoteUri, startCodeServer, workbenchUrl } from '../../.ci/codeServer.mjs';
+import { makeStateDir, runDevHostTests, startCodeServer } from '../../.ci/codeServer.mjs';
 import { ensureCodeServer } from '../../.ci/toolchain.mjs';
 import { ROOT, SCREENSHOTS_DIR, elapsed, writeSummary } from '../support/layers.mjs';
 
 const TESTS_ENTRY = path.join(ROOT, 'out', 'test', 'integration', 'index');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'integration-workspace');
 const TIMEOUT_MS = Number(process.env.DLLM_INTEGRATION_TIMEOUT_MS || 300_000);
-// Workbench chatter unrelated to the tests (offline gallery lookups, agent host); DLLM_VERBOSE=1 shows it.
-const NOISE = /ENOTFOUND open-vsx\.org|\[AgentHost|\[AccountPolicyGate\]|Creating a socket \(/;
 const t0 = Date.now();
 const log = (m) => console.log(`[integration ${elapsed(t0)}] ${m}`);
 
@@ -95,35 +91,12 @@ async function runCodeServer(state, resultsFile) {
   const workspace = freshWorkspace(state);
   const server = await startCodeServer({ state, workspace, smokeTestDriver: true, env: { DLLM_TEST_RESULTS: resultsFile } });
   log(`route: code-server at ${server.url} (log: ${server.logFile})`);
-  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
   try {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    page.on('pageerror', (e) => log(`[pageerror] ${e.message}`));
-    const exitCode = new Promise((resolve) => {
-      page.exposeFunction('codeAutomationLog', (type, args) => {
-        const text = util.format(...(Array.isArray(args) ? args : [args]));
-        if (!process.env.DLLM_VERBOSE && NOISE.test(text)) return;
-        for (const line of text.split('\n')) console.log(`  [exthost] ${line}`);
-      });
-      page.exposeFunction('codeAutomationExit', async (code) => {
-        fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
-        await page.screenshot({ path: path.join(SCREENSHOTS_DIR, 'integration-done.png') }).catch(() => {});
-        resolve(code);
-      });
+    return await runDevHostTests({
+      server, workspace, extensionPath: ROOT, testsEntry: TESTS_ENTRY, timeoutMs: TIMEOUT_MS, log,
+      screenshotPath: path.join(SCREENSHOTS_DIR, 'integration-done.png'),
     });
-    const payload = [
-      ['extensionDevelopmentPath', remoteUri(server, ROOT)],
-      ['extensionTestsPath', remoteUri(server, TESTS_ENTRY)],
-      ['skipWelcome', 'true'],
-    ];
-    await page.goto(workbenchUrl(server, workspace, payload));
-    let timer;
-    const timeout = new Promise((resolve) => { timer = setTimeout(() => { log(`TIMEOUT after ${TIMEOUT_MS} ms`); resolve(2); }, TIMEOUT_MS); });
-    const code = await Promise.race([exitCode, timeout]);
-    clearTimeout(timer);
-    return code;
   } finally {
-    await browser.close().catch(() => {});
     await server.stop();
   }
 }

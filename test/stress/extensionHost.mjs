@@ -3,17 +3,14 @@
 // that, the page serves commands from the tests: they print `DLLM_STRESS_CMD {json}` and read the answer from
 // $DLLM_STRESS_CHANNEL/<id>.json. `type` sends real browser keystrokes (and samples the ghost text the editor shows
 // after each); `ghost` reads the ghost text shown now; `statusbar` reads the dLLM status bar item; `press`, `screenshot`.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import util from 'node:util';
-import { CHROMIUM_ARGS, chromiumPath, makeStateDir, remoteUri, startCodeServer, workbenchUrl } from '../../.ci/codeServer.mjs';
+import { makeStateDir, runDevHostTests, startCodeServer } from '../../.ci/codeServer.mjs';
 import { ensureCodeServer } from '../../.ci/toolchain.mjs';
 import { ROOT, SCREENSHOTS_DIR, elapsed } from '../support/layers.mjs';
 
 const TESTS_ENTRY = path.join(ROOT, 'out', 'test', 'stress', 'extension', 'index');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'stress-workspace');
-const NOISE = /ENOTFOUND open-vsx\.org|\[AgentHost|\[AccountPolicyGate\]|Creating a socket \(/;
 const COMMAND = 'DLLM_STRESS_CMD ';
 
 /** What the editor shows at the cursor line: the text before the inline ghost text, and the ghost text itself
@@ -110,36 +107,18 @@ export async function runExtensionHostSuite({ suite, env = {}, timeoutMs = 600_0
     env: { ...env, DLLM_TEST_RESULTS: resultsFile, DLLM_STRESS_SUITE: suite, DLLM_STRESS_CHANNEL: channel, DLLM_STRESS_WORKSPACE: workspace },
   });
   log(`code-server at ${server.url} (log: ${server.logFile})`);
-  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
   let code;
   try {
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    page.on('pageerror', (e) => log(`[pageerror] ${e.message}`));
-    const exitCode = new Promise((resolve) => {
-      page.exposeFunction('codeAutomationLog', (type, args) => {
-        const text = util.format(...(Array.isArray(args) ? args : [args]));
-        if (text.startsWith(COMMAND)) { void handle(page, channel, text, log); return; }
-        if (!process.env.DLLM_VERBOSE && NOISE.test(text)) return;
-        for (const line of text.split('\n')) console.log(`  [exthost] ${line}`);
-      });
-      page.exposeFunction('codeAutomationExit', async (c) => {
-        fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
-        await page.screenshot({ path: path.join(SCREENSHOTS_DIR, `stress-${suite}-done.png`) }).catch(() => {});
-        resolve(c);
-      });
+    code = await runDevHostTests({
+      server, workspace, extensionPath: ROOT, testsEntry: TESTS_ENTRY, timeoutMs, log,
+      screenshotPath: path.join(SCREENSHOTS_DIR, `stress-${suite}-done.png`),
+      onLog: (text, page) => {
+        if (!text.startsWith(COMMAND)) return false;
+        void handle(page, channel, text, log);
+        return true;
+      },
     });
-    const payload = [
-      ['extensionDevelopmentPath', remoteUri(server, ROOT)],
-      ['extensionTestsPath', remoteUri(server, TESTS_ENTRY)],
-      ['skipWelcome', 'true'],
-    ];
-    await page.goto(workbenchUrl(server, workspace, payload));
-    let timer;
-    const timeout = new Promise((resolve) => { timer = setTimeout(() => { log(`TIMEOUT after ${timeoutMs} ms`); resolve(2); }, timeoutMs); });
-    code = await Promise.race([exitCode, timeout]);
-    clearTimeout(timer);
   } finally {
-    await browser.close().catch(() => {});
     await server.stop();
   }
   const results = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : null;

@@ -7,27 +7,15 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { CompletionRequest, CompletionResult, StepEvent } from '../../../src/engine/protocol';
 import type { DllmExtensionApi } from '../../../src/extension';
+import { activateExtension, sleep, waitFor } from '../../support/extensionHost';
 
 export type Testing = DllmExtensionApi['testing'];
-export const EXTENSION_ID = 'dllm-code.dllm-code';
+export { EXTENSION_ID } from '../../support/extensionHost';
+export { sleep, waitFor };
 
 export async function extension(): Promise<{ t: Testing; extensionPath: string; ext: vscode.Extension<DllmExtensionApi> }> {
-  const ext = vscode.extensions.getExtension<DllmExtensionApi>(EXTENSION_ID);
-  assert.ok(ext, `${EXTENSION_ID} is not installed`);
-  const api = await ext.activate();
-  return { t: api.testing, extensionPath: ext.extensionPath, ext };
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
+  const { api, extensionPath, ext } = await activateExtension();
+  return { t: api.testing, extensionPath, ext };
 }
 
 export async function setSetting(key: string, value: unknown, section = 'dllm'): Promise<void> {
