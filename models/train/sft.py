@@ -1,18 +1,26 @@
 """Redundancy-aware SFT: teach the pretrained model to decode in fewer steps.
 
-1. tasks:       infill tasks cut from TRAINING files (never validation, never reserved sources).
+1. tasks:        infill tasks cut from TRAINING files (never validation, never reserved sources), each with the
+                 canvas length the engine will decode it at (32, 48 or 64).
 2. trajectories: the real engine decodes them with `r2` and `fast-dllm` and records, per step, which canvas
-                positions were committed, with what token and confidence (`node dist/cli.js infill --trace`).
-3. fine-tune:   every recorded intermediate state (prefix ++ partially decoded canvas ++ suffix) becomes a
-                training row; the targets of its still-masked positions are the true middle (+ PAD tail).
-                Loss = CE on masked positions, weighted up where the step was *redundant*: the model already
-                predicted the right token but below the commit threshold, so a rule waited a step for nothing.
-                Pushing those confidences over τ lets the same fixed thresholds commit more per step; plain CE
-                on wrong predictions keeps quality. Half of every batch replays pretraining rows (no forgetting).
+                 positions were committed, with what token and confidence, and the prediction at every block
+                 position (`node dist/cli.js infill --trace`).
+3. fine-tune:    every recorded intermediate state (prefix ++ partially decoded canvas ++ suffix) becomes a
+                 training row. Loss = CE on its still-masked positions, weighted up where the step was
+                 *redundant*: the model already predicted the reference token but below the commit threshold,
+                 so the rules waited a step for nothing (see trajectory_rows). Pushing those confidences over τ
+                 lets the same fixed thresholds commit more per step. Every batch also replays pretraining rows.
+
+Two rounds (the shipped model):
+  round 1  REFERENCE=truth: trajectories of the pretrained model; teaches the infill format and raises the
+           confidence of right-but-waiting predictions (the pretrained model mostly answers with an early PAD).
+  round 2  REFERENCE=self: on-policy trajectories of the round-1 model; its own stable predictions become
+           targets where it waited (lossless for its answers), the truth elsewhere.
 
 Usage:
-  sft.py tasks OUT_TASKS_JSONL [N]
-  sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env MINUTES, LR, REDUNDANT_WEIGHT)
+  sft.py tasks OUT_TASKS_JSONL [N] [SEED]                        (env LANGUAGES=python,... to pick files)
+  sft.py trajectories MODEL_DIR TASKS_JSONL OUT_DIR              (needs `npm run build`)
+  sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env TASKS, REFERENCE, MINUTES, LR, REDUNDANT_WEIGHT)
 """
 import json, math, os, random, subprocess, sys, time
 import numpy as np

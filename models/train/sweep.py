@@ -55,39 +55,37 @@ def curve(rows, s, metric):
     return sorted((r['nfeMean'], r[metric]) for r in rows if r['set'] == s and r[metric] is not None)
 
 
-def quality_at(points, nfe):
-    """Quality of a curve at a given NFE: linear between measured points, None outside the measured range."""
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
-        if x0 <= nfe <= x1:
-            return y0 if x1 == x0 else y0 + (y1 - y0) * (nfe - x0) / (x1 - x0)
-    return points[0][1] if len(points) == 1 and points[0][0] == nfe else None
+def best_within(points, budget):
+    """Best quality a curve reaches with at most `budget` NFE (None when none of its points is that fast)."""
+    qualities = [q for nfe, q in points if nfe <= budget + 1e-9]
+    return max(qualities) if qualities else None
 
 
 def comparison_lines(results, s):
-    """Where the last model's curve stands against the first model's at the first model's measured NFE values."""
+    """The last model against the first at each of the first model's points: its best edit similarity within the
+    same NFE budget. Its curve lies above where that is higher at every point."""
     (base_label, base_rows), (new_label, new_rows) = list(results.items())[0], list(results.items())[-1]
-    lines = [f'Curve check, {new_label} against {base_label} (edit similarity of {new_label} read off its curve at '
-             f'{base_label}\'s NFE; "left of range" = {base_label} is faster than any {new_label} point):', '',
-             f'| {base_label} τ | {base_label} NFE | {base_label} edit sim. | {new_label} edit sim. at that NFE | above? |',
+    lines = [f'Curve check: at each {base_label} point, the best edit similarity {new_label} reaches with at most '
+             f'as many NFE ("—": no {new_label} point is that fast).', '',
+             f'| {base_label} τ | {base_label} NFE | {base_label} edit sim. | {new_label} best edit sim. within that NFE | above? |',
              '|---:|---:|---:|---:|---|']
     new_curve = curve(new_rows, s, 'editSimilarity')
     for r in sorted((r for r in base_rows if r['set'] == s), key=lambda r: r['nfeMean']):
-        q = quality_at(new_curve, r['nfeMean'])
-        if q is None:
-            side = 'left of range' if r['nfeMean'] < new_curve[0][0] else 'right of range (yes: faster at every τ)'
-            lines.append(f"| {r['variant'].split('~')[1]} | {r['nfeMean']:.2f} | {r['editSimilarity']:.3f} | — | {side} |")
-        else:
-            lines.append(f"| {r['variant'].split('~')[1]} | {r['nfeMean']:.2f} | {r['editSimilarity']:.3f} | {q:.3f} | "
-                         f"{'yes' if q > r['editSimilarity'] else 'no'} |")
+        q = best_within(new_curve, r['nfeMean'])
+        shown = '—' if q is None else f'{q:.3f}'
+        above = 'no' if q is None or q <= r['editSimilarity'] else 'yes'
+        lines.append(f"| {r['variant'].split('~')[1]} | {r['nfeMean']:.2f} | {r['editSimilarity']:.3f} | {shown} | {above} |")
     return lines + ['']
 
 
 def main(out_prefix, specs):
+    out_prefix = os.path.abspath(out_prefix)
     results = {}
     for spec in specs:
         label, model_dir = spec.split('=', 1)
         results[label] = bench(os.path.abspath(model_dir), f'{out_prefix}-{label}.json')['rows']
     sets = sorted({r['set'] for rows in results.values() for r in rows})
+    empty_rates = {}
     lines = [f'# Threshold sweep: {POLICY}, τ in {TAUS}', '',
              f'Same tasks for every model ({LIMIT} per set), one bench run per model, greedy decoding.', '']
     for s in sets:
@@ -102,7 +100,8 @@ def main(out_prefix, specs):
                              f"{100 * r['exactMatch']:.1f}% | {r['editSimilarity']:.3f} | {p} |")
         lines.append('')
         if s in HUMAN_EVAL_FILES:
-            lines += [f'An empty answer passes {100 * empty_answer_pass_rate(s, int(LIMIT)):.1f}% of these tasks.', '']
+            empty_rates[s] = empty_answer_pass_rate(s, int(LIMIT))
+            lines += [f'An empty answer passes {100 * empty_rates[s]:.1f}% of these tasks.', '']
         if len(results) > 1:
             lines += comparison_lines(results, s)
     open(out_prefix + '.md', 'w').write('\n'.join(lines) + '\n')
@@ -114,18 +113,24 @@ def main(out_prefix, specs):
     except ImportError:
         print('matplotlib missing (apt-get install python3-matplotlib): no plot written')
         return
-    fig, axes = plt.subplots(1, len(sets), figsize=(5.5 * len(sets), 4.2), squeeze=False)
-    for ax, s in zip(axes[0], sets):
-        for label, rows in results.items():
-            pts = sorted((r['nfeMean'], r['editSimilarity'], r['variant'].split('~')[1]) for r in rows if r['set'] == s)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker='o', label=label)
-            for x, y, tau in pts:
-                ax.annotate(f'τ={tau}', (x, y), fontsize=7, xytext=(3, 3), textcoords='offset points')
-        ax.set_title(f'{s}: {POLICY}')
-        ax.set_xlabel('mean NFE per task (lower is faster)')
-        ax.set_ylabel('edit similarity')
-        ax.grid(alpha=0.3)
-        ax.legend()
+    fig, axes = plt.subplots(2, len(sets), figsize=(5.5 * len(sets), 8), squeeze=False)
+    for col, s in enumerate(sets):
+        executable = s in HUMAN_EVAL_FILES
+        panels = [('editSimilarity', 'edit similarity'), ('passAt1' if executable else 'exactMatch', 'pass@1' if executable else 'exact match')]
+        for row, (metric, name) in enumerate(panels):
+            ax = axes[row][col]
+            for label, rows in results.items():
+                pts = sorted((r['nfeMean'], r[metric], r['variant'].split('~')[1]) for r in rows if r['set'] == s)
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker='o', label=label)
+                for x, y, tau in pts:
+                    ax.annotate(tau, (x, y), fontsize=7, xytext=(3, 3), textcoords='offset points')
+            if metric == 'passAt1':
+                ax.axhline(empty_rates[s], color='grey', linestyle='--', linewidth=1, label='empty answer')
+            ax.set_title(f'{s}: {POLICY}, {name} (labels: τ)')
+            ax.set_xlabel('mean NFE per task (lower is faster)')
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out_prefix + '.png', dpi=110)
     print('wrote', out_prefix + '.png')
