@@ -8,7 +8,7 @@ Each row of a batch is one of
 Sequence lengths are mixed per batch; tokens per batch stay about constant.
 
 Environment: MINUTES (training budget), DIM/LAYERS/HEADS, LR, BATCH_TOKENS, OUT (checkpoint dir), SEED.
-Continue a finished run (e.g. from the committed checkpoint-fp16.pt copied to OUT/latest.pt) with NEW_SCHEDULE=1.
+Continue a finished run (e.g. from an `export.py --resumable` copy placed at OUT/latest.pt) with NEW_SCHEDULE=1.
 """
 import json, math, os, sys, time
 import numpy as np
