@@ -53,17 +53,19 @@ export function typedAlong(anchor: ContextAnchor, docKey: string, variant: strin
   if (anchor.docKey !== docKey || anchor.variant !== variant || !suffixMatches(anchor, ctx)) return undefined;
   const end = ctx.prefix.length;
   for (let t = Math.min(expected.length, MAX_TYPED, end); t >= 0; t--) {
-    // The last t characters of the prefix must be expected's first t (last character first: the cheap rejection).
-    if (t > 0 && ctx.prefix.charCodeAt(end - 1) !== expected.charCodeAt(t - 1)) continue;
+    // The last t characters of the prefix must be expected's first t.
     if (!regionEquals(ctx.prefix, end - t, expected, t)) continue;
     if (prefixMatches(anchor, ctx.prefix, end - t, ctx.prefixIsFileStart)) return expected.slice(0, t);
   }
   return undefined;
 }
 
-/** a.slice(from, from + n) === b.slice(0, n), without building the strings (this runs on every keystroke). */
+/**
+ * a.slice(from, from + n) === b.slice(0, n), without building the strings (this runs on every keystroke). Compares
+ * from the end: the character just typed rejects most candidates first.
+ */
 function regionEquals(a: string, from: number, b: string, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a.charCodeAt(from + i) !== b.charCodeAt(i)) return false;
+  for (let i = n - 1; i >= 0; i--) if (a.charCodeAt(from + i) !== b.charCodeAt(i)) return false;
   return true;
 }
 

@@ -51,11 +51,11 @@ function request(id: string, policy: PolicyName, prefix: string, suffix: string,
   };
 }
 
-/** Hand-written contexts like a user's, then held-out TS/JS infill tasks. */
 /** Growth states (distinct stable prefixes) a probed context needs, and the count that ends the search early. */
 const MIN_GROWTH_STATES = 3;
 const PLENTY_GROWTH_STATES = 6;
 
+/** Hand-written contexts like a user's, then held-out TS/JS infill tasks. */
 export function ghostCandidates(max = 25): CodeContext[] {
   const own: CodeContext[] = [
     { name: 'js loop', file: 'ghost-demo.js', prefix: 'function sum(items) {\n  let total = 0;\n  for (const x of items) {\n    total += ', suffix: '\n  }\n  return total;\n}\n' },

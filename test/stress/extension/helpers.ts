@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { CompletionRequest, CompletionResult, StepEvent } from '../../../src/engine/protocol';
 import type { DllmExtensionApi } from '../../../src/extension';
@@ -17,6 +18,12 @@ export async function extension(): Promise<{ t: Testing; extensionPath: string; 
   const { api, extensionPath, ext } = await activateExtension();
   return { t: api.testing, extensionPath, ext };
 }
+
+/** Extension-host event-loop delay, sampled every LAG_RESOLUTION_MS (call enable() / disable() around the work). */
+const LAG_RESOLUTION_MS = 10;
+export const lagMonitor = (): IntervalHistogram => monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+/** A monitor reading (ns) as lag in ms: the delay beyond the sampling interval. */
+export const lagMs = (ns: number) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS);
 
 export async function setSetting(key: string, value: unknown, section = 'dllm'): Promise<void> {
   await vscode.workspace.getConfiguration(section).update(key, value, vscode.ConfigurationTarget.Global);

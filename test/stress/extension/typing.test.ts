@@ -3,14 +3,13 @@
 // ghost text the editor shows after a keystroke, belongs to the text as it is then; the extension host's event loop
 // stays responsive (p99 lag). Run twice: with the default debounce, and with dllm.debounceMs 0 (a decode per keystroke).
 import assert from 'node:assert/strict';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { assertFigure, ms, recordFigure } from '../support/figures';
 import { cpuSecondsOf } from '../support/proc';
 import {
   DecodeMonitor, type GhostSample, NotificationSpy, type Testing, closeAllEditors, completionAt, extension, pageCommand,
-  scriptEngine, setSetting, sleep, waitFor,
+  lagMonitor, lagMs, scriptEngine, setSetting, sleep, waitFor,
 } from './helpers';
 
 const KEYSTROKES = 200;
@@ -55,13 +54,19 @@ async function typingRun(t: Testing, label: string, pauses?: { after: string; ms
   }
 }
 
-async function typingRunWith(t: Testing, label: string, pauses?: { after: string; ms: number }) {
+/** The workspace's typing.py, focused, with the cursor at its end (where the keystrokes go). */
+async function openTypingDocument(): Promise<{ doc: vscode.TextDocument; end: vscode.Position }> {
   const uri = vscode.Uri.file(path.join(process.env.DLLM_STRESS_WORKSPACE ?? '', 'typing.py'));
   const doc = await vscode.workspace.openTextDocument(uri);
   const editor = await vscode.window.showTextDocument(doc);
   const end = doc.positionAt(doc.getText().length);
   editor.selection = new vscode.Selection(end, end);
   await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
+  return { doc, end };
+}
+
+async function typingRunWith(t: Testing, label: string, pauses?: { after: string; ms: number }) {
+  const { doc, end } = await openTypingDocument();
   // Warm up: the model loads on the first request, as it would have long before a user types this fast.
   await completionAt(t, doc, end);
 
@@ -91,11 +96,11 @@ async function typingRunWith(t: Testing, label: string, pauses?: { after: string
   };
   const spy = new NotificationSpy();
   const pid = (t.engine.engineClient as unknown as { workerPid?: number }).workerPid;
-  const idle = monitorEventLoopDelay({ resolution: 10 });
+  const idle = lagMonitor();
   idle.enable();
   await sleep(2000);
   idle.disable();
-  const h = monitorEventLoopDelay({ resolution: 10 });
+  const h = lagMonitor();
   const cpu0 = pid ? cpuSecondsOf(pid) : NaN;
   const host0 = process.cpuUsage();
   const t0 = Date.now();
@@ -142,9 +147,9 @@ async function typingRunWith(t: Testing, label: string, pauses?: { after: string
   const decodes = monitor.requests.length;
   const cancelled = monitor.requests.filter((r) => r.cancelled).length;
   const errors = spy.notices.filter((n) => n.level === 'error');
-  const lagP99 = Math.max(0, h.percentile(99) / 1e6 - 10);
-  const lagMax = Math.max(0, h.max / 1e6 - 10);
-  const idleP99 = Math.max(0, idle.percentile(99) / 1e6 - 10);
+  const lagP99 = lagMs(h.percentile(99));
+  const lagMax = lagMs(h.max);
+  const idleP99 = lagMs(idle.percentile(99));
   console.log(`  ${label}: ${typed!.samples.length} keystrokes in ${typingMs} ms; provider calls ${calls.length}, served ${served.length}, ` +
     `decodes ${decodes} (${cancelled} cancelled), ghost text seen after ${shown.length} keystrokes; lag p99 ${lagP99.toFixed(1)} ms, max ${lagMax.toFixed(1)} ms`);
 
@@ -163,7 +168,7 @@ async function typingRunWith(t: Testing, label: string, pauses?: { after: string
   assertFigure({
     area: 'Typing load', check: `${label}: extension-host event-loop lag while typing (dLLM off: p99 ${baselineP99 === undefined ? 'n/a' : ms(baselineP99)}; idle just before: p99 ${ms(idleP99)})`,
     figure: `p99 ${ms(lagP99)}, max ${ms(lagMax)}`, bound: `p99 < ${MAX_P99_LAG_MS} ms`, holds: lagP99 < MAX_P99_LAG_MS,
-    values: { p99: lagP99, max: lagMax, mean: Math.max(0, h.mean / 1e6 - 10), idleP99 },
+    values: { p99: lagP99, max: lagMax, mean: lagMs(h.mean), idleP99 },
   });
   recordFigure({
     area: 'Typing load', check: `${label}: CPU while typing (${(typingMs / 1000).toFixed(1)} s)`,
@@ -193,24 +198,20 @@ suite('stress: typing load in a real editor', function () {
   test('baseline: 200 keystrokes at 30 ms with dllm.enable off', async () => {
     await setSetting('enable', false);
     try {
-      const uri = vscode.Uri.file(path.join(process.env.DLLM_STRESS_WORKSPACE ?? '', 'typing.py'));
-      const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
-      const end = editor.document.positionAt(editor.document.getText().length);
-      editor.selection = new vscode.Selection(end, end);
-      await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
+      await openTypingDocument();
       const calls = t.provider.callCount;
-      const h = monitorEventLoopDelay({ resolution: 10 });
+      const h = lagMonitor();
       h.enable();
       try {
         await pageCommand('type', { text: TEXT, delayMs: INTERVAL_MS });
       } finally {
         h.disable();
       }
-      const lagP99 = Math.max(0, h.percentile(99) / 1e6 - 10);
+      const lagP99 = lagMs(h.percentile(99));
       baselineP99 = lagP99;
       recordFigure({
         area: 'Typing load', check: 'baseline, dllm.enable off: extension-host event-loop lag while typing',
-        figure: `p99 ${ms(lagP99)}, max ${ms(Math.max(0, h.max / 1e6 - 10))}; ${t.provider.callCount - calls} provider calls (answered with nothing)`,
+        figure: `p99 ${ms(lagP99)}, max ${ms(lagMs(h.max))}; ${t.provider.callCount - calls} provider calls (answered with nothing)`,
         bound: 'report', holds: true, values: { p99: lagP99 },
       });
       await vscode.commands.executeCommand('workbench.action.files.revert');
