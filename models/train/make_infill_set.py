@@ -1,7 +1,8 @@
 """Builds the held-out TypeScript/JavaScript infill set (models/eval/tsjs-infill.jsonl) from the validation split.
 
 Each task cuts a middle out of a validation file: the rest of a line (cursor inside a line), one whole line, or a
-block of 2-4 lines. Fields: task_id, language, kind, prefix, suffix, middle. No task comes from a training file.
+block of 2-4 lines. `make_task` also knows `lines` (used by the SFT, not by this set): 1-4 whole lines with their
+indentation and line breaks, as HumanEval-infilling and a fill-block over selected lines cut them. Fields: task_id, language, kind, prefix, suffix, middle. No task comes from a training file.
 """
 import json, os, random, sys
 
@@ -29,6 +30,11 @@ def make_task(text, rng, kind):
     elif kind == 'line':
         indent = len(lines[i]) - len(lines[i].lstrip())
         a, b = start + indent, start + len(lines[i])
+    elif kind == 'lines':
+        n = rng.randint(1, 4)
+        if not all(good_line(l) or not l.strip() for l in lines[i:i + n]):
+            return None
+        a, b = start, start + sum(len(l) + 1 for l in lines[i:i + n])
     else:
         n = rng.randint(2, 4)
         if not all(good_line(l) or not l.strip() for l in lines[i:i + n]):

@@ -18,7 +18,7 @@ Two rounds (the shipped model):
            targets where it waited (lossless for its answers), the truth elsewhere.
 
 Usage:
-  sft.py tasks OUT_TASKS_JSONL [N] [SEED]                        (env LANGUAGES=python,... to pick files)
+  sft.py tasks OUT_TASKS_JSONL [N] [SEED]                        (env LANGUAGES=python,... to pick files, KINDS)
   sft.py trajectories MODEL_DIR TASKS_JSONL OUT_DIR              (needs `npm run build`)
   sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env TASKS, REFERENCE, MINUTES, LR, REDUNDANT_WEIGHT)
 """
@@ -46,23 +46,26 @@ MAX_LEN = 512
 torch.set_num_threads(int(env('THREADS', 2)))
 
 
-CANVAS_BY_KIND = {'rest-of-line': (32, 48), 'line': (32, 48), 'block': (48, 64)}
+CANVAS_BY_KIND = {'rest-of-line': (32, 48), 'line': (32, 48), 'block': (48, 64), 'lines': (32, 64)}
+KINDS = env('KINDS', 'rest-of-line,line,block').split(',')  # `tasks`: which cuts, in rotation
 
 
 def build_tasks(out_path, n_tasks=1500, seed=11):
     rng = random.Random(seed)
     files = [json.loads(l) for l in open(os.path.join(HERE, 'work', 'corpus', 'train.jsonl'))]
     rng.shuffle(files)
-    tasks, kinds = [], ['rest-of-line', 'line', 'block']
+    tasks, kinds = [], KINDS
     for f in files:
         if len(tasks) >= n_tasks:
             break
         if f['path'].endswith('.d.ts') or (LANGUAGES and f['lang'] not in LANGUAGES):
             continue
-        kind = kinds[len(tasks) % 3]
+        kind = kinds[len(tasks) % len(kinds)]
         t = make_task(f['text'], rng, kind)
         if t:
-            canvas = CANVAS_BY_KIND[kind][len(tasks) // 3 % 2]
+            canvas = CANVAS_BY_KIND[kind][len(tasks) // len(kinds) % 2]
+            if kind == 'lines':  # canvas as the benchmarks give it: 32 for one line, 64 for several
+                canvas = CANVAS_BY_KIND[kind][t['middle'].count('\n') > 1]
             tasks.append({'task_id': f'sft{seed}/{len(tasks)}', 'language': f['lang'], 'kind': kind, 'canvas': canvas, **t})
     with open(out_path, 'w') as out:
         for t in tasks:
@@ -74,6 +77,7 @@ def run_trajectories(model_dir, tasks_path, out_dir):
     """Decodes every task with the real engine under r2 and fast-dllm at the task's canvas length, with --trace."""
     root = os.path.abspath(os.path.join(HERE, '..', '..'))
     tasks = [json.loads(l) for l in open(tasks_path)]
+    out_dir = os.path.abspath(out_dir)  # the CLI runs from the repository root
     os.makedirs(out_dir, exist_ok=True)
     for canvas in sorted({t['canvas'] for t in tasks}):
         part = os.path.join(out_dir, f'tasks-{canvas}.jsonl')
