@@ -20,7 +20,8 @@ Two rounds (the shipped model):
 Usage:
   sft.py tasks OUT_TASKS_JSONL [N] [SEED]                        (env LANGUAGES=python,... to pick files, KINDS)
   sft.py trajectories MODEL_DIR TASKS_JSONL OUT_DIR              (needs `npm run build`)
-  sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env TASKS, REFERENCE, MINUTES, LR, REDUNDANT_WEIGHT)
+  sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env TASKS, REFERENCE, TRUTH_TRAJECTORIES, MINUTES, LR,
+                                                                 REDUNDANT_WEIGHT)
 """
 import json, math, os, random, subprocess, sys, time
 import numpy as np
@@ -37,6 +38,8 @@ MINUTES = float(env('MINUTES', 20))
 LR = float(env('LR', 3e-4))
 REDUNDANT_WEIGHT = float(env('REDUNDANT_WEIGHT', 2.0))
 REFERENCE = env('REFERENCE', 'truth')  # truth | self (see trajectory_rows)
+# Trajectory files that always use the truth as reference: decodes of a model that is not yet good at those tasks.
+TRUTH_TRAJECTORIES = {os.path.abspath(p) for p in env('TRUTH_TRAJECTORIES', '').split(',') if p}
 LANGUAGES = [l for l in env('LANGUAGES', '').split(',') if l]  # `tasks`: only files in these languages
 TASKS = env('TASKS', os.path.join(HERE, 'work', 'sft', 'tasks.jsonl'))
 TAU = 0.9
@@ -89,7 +92,7 @@ def run_trajectories(model_dir, tasks_path, out_dir):
                             '--out', os.path.join(out_dir, f'out-{policy}-{canvas}.jsonl')], check=True, cwd=root)
 
 
-def trajectory_rows(traj, middle_ids):
+def trajectory_rows(traj, middle_ids, reference_kind=None):
     """All intermediate states of one recorded decode, as (tokens, targets, masked, redundant) arrays.
 
     A masked position is redundant at a step when the model already predicted its reference token there, below τ,
@@ -104,7 +107,7 @@ def trajectory_rows(traj, middle_ids):
     for step in traj['steps']:
         for i, tok, *_ in step['commits']:
             final[i] = tok
-    reference = final if REFERENCE == 'self' else truth
+    reference = final if (reference_kind or REFERENCE) == 'self' else truth
     canvas = [MASK_ID] * n
     rows = []
     for step in traj['steps']:
@@ -135,10 +138,11 @@ def load_rows(traj_paths, tasks_path, tokenizer_json):
         middles[t['task_id']] = enc.encode(t['middle'])
     rows = []
     for path in traj_paths:
+        reference_kind = 'truth' if os.path.abspath(path) in TRUTH_TRAJECTORIES else REFERENCE
         for line in open(path):
             traj = json.loads(line)
             if traj['task_id'] in middles:
-                rows.extend(trajectory_rows(traj, middles[traj['task_id']]))
+                rows.extend(trajectory_rows(traj, middles[traj['task_id']], reference_kind))
     return rows
 
 

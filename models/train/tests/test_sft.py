@@ -54,6 +54,18 @@ class TrajectoryRowsTest(unittest.TestCase):
         # committed positions are never redundant
         self.assertFalse(rows[2][3].any())
 
+    def test_a_per_file_reference_overrides_the_global_one(self):
+        truth_rows = rows_with('truth')
+        old = sft.REFERENCE
+        sft.REFERENCE = 'self'
+        try:
+            rows = sft.trajectory_rows(TRAJECTORY, MIDDLE, 'truth')
+        finally:
+            sft.REFERENCE = old
+        for got, want in zip(rows, truth_rows):
+            self.assertEqual(got[1].tolist(), want[1].tolist())
+            self.assertEqual(got[3].tolist(), want[3].tolist())
+
 
 if __name__ == '__main__':
     unittest.main()
