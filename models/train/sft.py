@@ -11,11 +11,11 @@
                  so the rules waited a step for nothing (see trajectory_rows). Pushing those confidences over τ
                  lets the same fixed thresholds commit more per step. Every batch also replays pretraining rows.
 
-Two rounds (the shipped model):
-  round 1  REFERENCE=truth: trajectories of the pretrained model; teaches the infill format and raises the
-           confidence of right-but-waiting predictions (the pretrained model mostly answers with an early PAD).
-  round 2  REFERENCE=self: on-policy trajectories of the round-1 model; its own stable predictions become
-           targets where it waited (lossless for its answers), the truth elsewhere.
+The shipped model: one round from the pretrained checkpoint over two kinds of trajectories (model card):
+  cursor-style cuts   REFERENCE=self: decodes of an earlier SFT model; its own stable predictions become targets
+                      where it waited (lossless for its answers), the truth elsewhere.
+  `lines` cuts        TRUTH_TRAJECTORIES: whole lines as HumanEval cuts them, decoded by a model that is bad at
+                      them, so the truth is the only reference.
 
 Usage:
   sft.py tasks OUT_TASKS_JSONL [N] [SEED]                        (env LANGUAGES=python,... to pick files, KINDS)
