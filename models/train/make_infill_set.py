@@ -2,7 +2,8 @@
 
 Each task cuts a middle out of a validation file: the rest of a line (cursor inside a line), one whole line, or a
 block of 2-4 lines. `make_task` also knows `lines` (used by the SFT, not by this set): 1-4 whole lines with their
-indentation and line breaks, as HumanEval-infilling cuts them (the prefix ends at a line start: the cursor in column 0). Fields: task_id, language, kind, prefix, suffix, middle. No task comes from a training file.
+indentation and line breaks, as HumanEval-infilling cuts them (the prefix ends at a line start: the cursor in
+column 0). Fields: task_id, language, kind, prefix, suffix, middle. No task comes from a training file.
 """
 import json, os, random, sys
 

@@ -53,22 +53,29 @@ CANVAS_BY_KIND = {'rest-of-line': (32, 48), 'line': (32, 48), 'block': (48, 64),
 KINDS = env('KINDS', 'rest-of-line,line,block').split(',')  # `tasks`: which cuts, in rotation
 
 
+def canvas_for(kind, middle, turn):
+    """Canvas length of a task: the kind's two lengths in alternation; `lines` as the benchmarks give it (one line
+    32, several 64)."""
+    small, large = CANVAS_BY_KIND[kind]
+    if kind == 'lines':
+        return large if middle.count('\n') > 1 else small
+    return large if turn % 2 else small
+
+
 def build_tasks(out_path, n_tasks=1500, seed=11):
     rng = random.Random(seed)
     files = [json.loads(l) for l in open(os.path.join(HERE, 'work', 'corpus', 'train.jsonl'))]
     rng.shuffle(files)
-    tasks, kinds = [], KINDS
+    tasks = []
     for f in files:
         if len(tasks) >= n_tasks:
             break
         if f['path'].endswith('.d.ts') or (LANGUAGES and f['lang'] not in LANGUAGES):
             continue
-        kind = kinds[len(tasks) % len(kinds)]
+        kind = KINDS[len(tasks) % len(KINDS)]
         t = make_task(f['text'], rng, kind)
         if t:
-            canvas = CANVAS_BY_KIND[kind][len(tasks) // len(kinds) % 2]
-            if kind == 'lines':  # canvas as the benchmarks give it: 32 for one line, 64 for several
-                canvas = CANVAS_BY_KIND[kind][t['middle'].count('\n') > 1]
+            canvas = canvas_for(kind, t['middle'], len(tasks) // len(KINDS))
             tasks.append({'task_id': f'sft{seed}/{len(tasks)}', 'language': f['lang'], 'kind': kind, 'canvas': canvas, **t})
     with open(out_path, 'w') as out:
         for t in tasks:
@@ -92,7 +99,7 @@ def run_trajectories(model_dir, tasks_path, out_dir):
                             '--out', os.path.join(out_dir, f'out-{policy}-{canvas}.jsonl')], check=True, cwd=root)
 
 
-def trajectory_rows(traj, middle_ids, reference_kind=None):
+def trajectory_rows(traj, middle_ids, reference_kind):
     """All intermediate states of one recorded decode, as (tokens, targets, masked, redundant) arrays.
 
     A masked position is redundant at a step when the model already predicted its reference token there, below τ,
@@ -107,7 +114,7 @@ def trajectory_rows(traj, middle_ids, reference_kind=None):
     for step in traj['steps']:
         for i, tok, *_ in step['commits']:
             final[i] = tok
-    reference = final if (reference_kind or REFERENCE) == 'self' else truth
+    reference = final if reference_kind == 'self' else truth
     canvas = [MASK_ID] * n
     rows = []
     for step in traj['steps']:
@@ -130,6 +137,11 @@ def trajectory_rows(traj, middle_ids, reference_kind=None):
     return rows
 
 
+def reference_for(traj_path):
+    """'truth' for the files in TRUTH_TRAJECTORIES, REFERENCE for the others."""
+    return 'truth' if os.path.abspath(traj_path) in TRUTH_TRAJECTORIES else REFERENCE
+
+
 def load_rows(traj_paths, tasks_path, tokenizer_json):
     enc = Encoder(tokenizer_json)
     middles = {}
@@ -138,7 +150,7 @@ def load_rows(traj_paths, tasks_path, tokenizer_json):
         middles[t['task_id']] = enc.encode(t['middle'])
     rows = []
     for path in traj_paths:
-        reference_kind = 'truth' if os.path.abspath(path) in TRUTH_TRAJECTORIES else REFERENCE
+        reference_kind = reference_for(path)
         for line in open(path):
             traj = json.loads(line)
             if traj['task_id'] in middles:

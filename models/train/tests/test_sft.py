@@ -17,12 +17,7 @@ MIDDLE = [10, 11]
 
 
 def rows_with(reference):
-    old = sft.REFERENCE
-    sft.REFERENCE = reference
-    try:
-        return sft.trajectory_rows(TRAJECTORY, MIDDLE)
-    finally:
-        sft.REFERENCE = old
+    return sft.trajectory_rows(TRAJECTORY, MIDDLE, reference)
 
 
 class TrajectoryRowsTest(unittest.TestCase):
@@ -56,12 +51,13 @@ class TrajectoryRowsTest(unittest.TestCase):
 
     def test_a_per_file_reference_overrides_the_global_one(self):
         truth_rows = rows_with('truth')
-        old = sft.REFERENCE
-        sft.REFERENCE = 'self'
+        old = sft.REFERENCE, sft.TRUTH_TRAJECTORIES
+        sft.REFERENCE, sft.TRUTH_TRAJECTORIES = 'self', {os.path.abspath('lines.jsonl')}
         try:
-            rows = sft.trajectory_rows(TRAJECTORY, MIDDLE, 'truth')
+            self.assertEqual(sft.reference_for('other.jsonl'), 'self')
+            rows = sft.trajectory_rows(TRAJECTORY, MIDDLE, sft.reference_for('lines.jsonl'))
         finally:
-            sft.REFERENCE = old
+            sft.REFERENCE, sft.TRUTH_TRAJECTORIES = old
         for got, want in zip(rows, truth_rows):
             self.assertEqual(got[1].tolist(), want[1].tolist())
             self.assertEqual(got[3].tolist(), want[3].tolist())
