@@ -13,6 +13,7 @@ import type {
 import { type DecodeSettings, resolveRequest } from './request';
 import { ModelSession } from './session';
 import { TextTokenizer } from './tokenizer';
+import { closeLastLine } from './wholeLines';
 
 export interface LoadedModel {
   config: ModelConfig;
@@ -196,8 +197,8 @@ export class Engine {
 
     if (trace) hooks.onTrace!(trace);
     const tokenIds = textBeforeEnd(outcome.canvas);
-    let completion = tokenizer.decode(tokenIds);
-    if (singleLine) completion = completion.split(NEWLINE)[0];
+    const text = tokenizer.decode(tokenIds);
+    const completion = singleLine ? text.split(NEWLINE)[0] : closeLastLine(text, request.prefix, request.suffix);
     const ms = performance.now() - t0;
     const baselines = request.measureBaselines ? await this.baselines(model, layout, settings) : {};
     const metrics = requestMetrics({

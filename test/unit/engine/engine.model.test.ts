@@ -139,6 +139,20 @@ test('model: single-line mode stops at the end of the line', { skip }, async () 
   assert.ok(!/\n/.test(r.completion));
 });
 
+test('model: an answer between two line starts is whole lines (ends with a line break)', { skip }, async () => {
+  const cuts = [
+    { prefix: 'import os\n\n\ndef list_files(root):\n    """Return the files under root."""\n    found = []\n', suffix: '    return found\n' },
+    { prefix: 'def count_words(text):\n    """Count how often each word occurs."""\n    counts = {}\n',
+      suffix: '        counts[word] = counts.get(word, 0) + 1\n    return counts\n' },
+    { prefix: 'function mean(values) {\n  // Average of the numbers in values.\n  let total = 0;\n',
+      suffix: '  return total / values.length;\n}\n' },
+  ];
+  const answers = [];
+  for (const cut of cuts) answers.push((await engine.complete(request({ ...cut, policy: 'r2', maxNewTokens: 32 }))).completion);
+  assert.ok(answers.some((a) => a.trim() !== ''), 'the model writes something for at least one cut');
+  for (const a of answers) assert.ok(a === '' || a.endsWith('\n'), JSON.stringify(a));
+});
+
 test('model: text longer than the window is truncated around the cursor, keeping a share for the suffix', { skip }, async () => {
   const line = 'const value = compute(input, options); // keep going\n';
   const r = await engine.complete(request({ prefix: line.repeat(3000) + 'return ', suffix: '\n' + line.repeat(3000) }));
