@@ -11,11 +11,14 @@
                  so the rules waited a step for nothing (see trajectory_rows). Pushing those confidences over τ
                  lets the same fixed thresholds commit more per step. Every batch also replays pretraining rows.
 
-The shipped model: one round from the pretrained checkpoint over two kinds of trajectories (model card):
-  cursor-style cuts   REFERENCE=self: decodes of an earlier SFT model; its own stable predictions become targets
-                      where it waited (lossless for its answers), the truth elsewhere.
-  `lines` cuts        TRUTH_TRAJECTORIES: whole lines as HumanEval cuts them, decoded by a model that is bad at
-                      them, so the truth is the only reference.
+The shipped model: two rounds (model card).
+  round 1, from the pretrained checkpoint:
+    cursor-style cuts   REFERENCE=self: decodes of an earlier SFT model; its own stable predictions become targets
+                        where it waited (lossless for its answers), the truth elsewhere.
+    `lines` cuts        TRUTH_TRAJECTORIES: whole lines as HumanEval cuts them, decoded by a model that is bad at
+                        them, so the truth is the only reference.
+  round 2, from the round-1 model (import_onnx.py rebuilds its checkpoint from model.onnx): both kinds of cuts,
+                        decoded by the round-1 model itself, REFERENCE=self (early ends excluded, see trajectory_rows).
 
 Usage:
   sft.py tasks OUT_TASKS_JSONL [N] [SEED]                        (env LANGUAGES=python,... to pick files, KINDS)
@@ -105,8 +108,9 @@ def trajectory_rows(traj, middle_ids, reference_kind):
     A masked position is redundant at a step when the model already predicted its reference token there, below τ,
     and no rule committed it: the decode waited a step for nothing. The reference is the true token (REFERENCE=truth)
     or the token this decode finally committed there (REFERENCE=self: the model's own stable prediction, so
-    sharpening it cannot change the answer). Redundant positions are trained towards the reference, the others
-    towards the truth.
+    sharpening it cannot change the answer) — except where the decode ended the answer early (PAD where the truth
+    still has code): an early end is the model's commonest mistake, so it is never distilled. Redundant positions
+    are trained towards the reference, the others towards the truth.
     """
     prefix, suffix, n = traj['prefix_ids'], traj['suffix_ids'], traj['canvas_len']
     truth = (middle_ids + [PAD_ID] * n)[:n]
@@ -114,7 +118,8 @@ def trajectory_rows(traj, middle_ids, reference_kind):
     for step in traj['steps']:
         for i, tok, *_ in step['commits']:
             final[i] = tok
-    reference = final if reference_kind == 'self' else truth
+    early_end = [f == PAD_ID and t != PAD_ID for f, t in zip(final, truth)]
+    reference = [t if e else f for f, t, e in zip(final, truth, early_end)] if reference_kind == 'self' else truth
     canvas = [MASK_ID] * n
     rows = []
     for step in traj['steps']:
