@@ -41,6 +41,7 @@ MINUTES = float(env('MINUTES', 20))
 LR = float(env('LR', 3e-4))
 REDUNDANT_WEIGHT = float(env('REDUNDANT_WEIGHT', 2.0))
 REFERENCE = env('REFERENCE', 'truth')  # truth | self (see trajectory_rows)
+EARLY_ENDS = env('EARLY_ENDS', 'truth')  # with REFERENCE=self: truth (never distil an early end) | self (distil it too)
 # Trajectory files that always use the truth as reference: decodes of a model that is not yet good at those tasks.
 TRUTH_TRAJECTORIES = {os.path.abspath(p) for p in env('TRUTH_TRAJECTORIES', '').split(',') if p}
 LANGUAGES = [l for l in env('LANGUAGES', '').split(',') if l]  # `tasks`: only files in these languages
@@ -108,9 +109,9 @@ def trajectory_rows(traj, middle_ids, reference_kind):
     A masked position is redundant at a step when the model already predicted its reference token there, below τ,
     and no rule committed it: the decode waited a step for nothing. The reference is the true token (REFERENCE=truth)
     or the token this decode finally committed there (REFERENCE=self: the model's own stable prediction, so
-    sharpening it cannot change the answer) — except where the decode ended the answer early (PAD where the truth
-    still has code): an early end is the model's commonest mistake, so it is never distilled. Redundant positions
-    are trained towards the reference, the others towards the truth.
+    sharpening it cannot change the answer). With EARLY_ENDS=truth, a PAD where the truth still has code (the decode
+    ended the answer early, the model's commonest mistake) is not distilled: it keeps the truth as reference; with
+    EARLY_ENDS=self it is. Redundant positions are trained towards the reference, the others towards the truth.
     """
     prefix, suffix, n = traj['prefix_ids'], traj['suffix_ids'], traj['canvas_len']
     truth = (middle_ids + [PAD_ID] * n)[:n]
@@ -118,7 +119,7 @@ def trajectory_rows(traj, middle_ids, reference_kind):
     for step in traj['steps']:
         for i, tok, *_ in step['commits']:
             final[i] = tok
-    early_end = [f == PAD_ID and t != PAD_ID for f, t in zip(final, truth)]
+    early_end = [f == PAD_ID and t != PAD_ID and EARLY_ENDS == 'truth' for f, t in zip(final, truth)]
     reference = [t if e else f for f, t, e in zip(final, truth, early_end)] if reference_kind == 'self' else truth
     canvas = [MASK_ID] * n
     rows = []
@@ -191,7 +192,7 @@ def finetune(ckpt_path, traj_paths, out_dir):
     rng, np_rng = random.Random(0), np.random.default_rng(0)
     redundant_share = float(np.mean([r[3][r[2]].mean() for r in rows if r[2].any()]))
     print(json.dumps({'sft_rows': len(rows), 'redundant_share_of_masked': round(redundant_share, 3), 'minutes': MINUTES,
-                      'reference': REFERENCE, 'lr': LR}), flush=True)
+                      'reference': REFERENCE, 'early_ends': EARLY_ENDS, 'lr': LR}), flush=True)
     budget, spent, step = MINUTES * 60, 0.0, 0
     while spent < budget:
         t0 = time.time()

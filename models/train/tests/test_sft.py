@@ -49,7 +49,7 @@ class TrajectoryRowsTest(unittest.TestCase):
         # committed positions are never redundant
         self.assertFalse(rows[2][3].any())
 
-    def test_self_reference_never_distils_an_early_end(self):
+    def test_self_reference_keeps_the_truth_where_the_decode_ended_early(self):
         # The truth is [10, 11, PAD, PAD]; this decode ends after one token: [10, PAD, PAD, PAD].
         early = {'prefix_ids': [2, 50], 'suffix_ids': [60], 'canvas_len': 4, 'steps': [
             {'commits': [[3, PAD_ID, 0.97]], 'predictions': [[0, 10, 0.6], [1, PAD_ID, 0.5], [2, PAD_ID, 0.8], [3, PAD_ID, 0.97]]},
@@ -60,6 +60,14 @@ class TrajectoryRowsTest(unittest.TestCase):
         # position 2's PAD is where the answer really ends: redundant, target PAD
         self.assertEqual(rows[0][3].tolist(), [False, False, True, False, True, False, False])
         self.assertEqual(rows[0][1].tolist(), [2, 50, 10, 11, PAD_ID, PAD_ID, 60])
+        old, sft.EARLY_ENDS = sft.EARLY_ENDS, 'self'
+        try:
+            rows = sft.trajectory_rows(early, MIDDLE, 'self')
+        finally:
+            sft.EARLY_ENDS = old
+        # EARLY_ENDS=self distils the early PAD too
+        self.assertEqual(rows[0][3].tolist(), [False, False, True, True, True, False, False])
+        self.assertEqual(rows[0][1].tolist(), [2, 50, 10, PAD_ID, PAD_ID, PAD_ID, 60])
 
     def test_a_per_file_reference_overrides_the_global_one(self):
         truth_rows = rows_with('truth')
