@@ -18,7 +18,7 @@ The shipped model: two rounds (model card).
     `lines` cuts        TRUTH_TRAJECTORIES: whole lines as HumanEval cuts them, decoded by a model that is bad at
                         them, so the truth is the only reference.
   round 2, from the round-1 model (import_onnx.py rebuilds its checkpoint from model.onnx): both kinds of cuts,
-                        decoded by the round-1 model itself, REFERENCE=self (early ends excluded, see trajectory_rows).
+                        decoded by the round-1 model itself, REFERENCE=self, early ends distilled too (EARLY_ENDS=self).
 
 Usage:
   sft.py tasks OUT_TASKS_JSONL [N] [SEED]                        (env LANGUAGES=python,... to pick files, KINDS)
@@ -41,7 +41,7 @@ MINUTES = float(env('MINUTES', 20))
 LR = float(env('LR', 3e-4))
 REDUNDANT_WEIGHT = float(env('REDUNDANT_WEIGHT', 2.0))
 REFERENCE = env('REFERENCE', 'truth')  # truth | self (see trajectory_rows)
-EARLY_ENDS = env('EARLY_ENDS', 'truth')  # with REFERENCE=self: truth (never distil an early end) | self (distil it too)
+EARLY_ENDS = env('EARLY_ENDS', 'self')  # with REFERENCE=self: self (distil an early end too) | truth (never)
 # Trajectory files that always use the truth as reference: decodes of a model that is not yet good at those tasks.
 TRUTH_TRAJECTORIES = {os.path.abspath(p) for p in env('TRUTH_TRAJECTORIES', '').split(',') if p}
 LANGUAGES = [l for l in env('LANGUAGES', '').split(',') if l]  # `tasks`: only files in these languages

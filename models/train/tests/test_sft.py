@@ -49,23 +49,23 @@ class TrajectoryRowsTest(unittest.TestCase):
         # committed positions are never redundant
         self.assertFalse(rows[2][3].any())
 
-    def test_self_reference_keeps_the_truth_where_the_decode_ended_early(self):
+    def test_early_ends_keep_the_truth_only_with_EARLY_ENDS_truth(self):
         # The truth is [10, 11, PAD, PAD]; this decode ends after one token: [10, PAD, PAD, PAD].
         early = {'prefix_ids': [2, 50], 'suffix_ids': [60], 'canvas_len': 4, 'steps': [
             {'commits': [[3, PAD_ID, 0.97]], 'predictions': [[0, 10, 0.6], [1, PAD_ID, 0.5], [2, PAD_ID, 0.8], [3, PAD_ID, 0.97]]},
             {'commits': [[0, 10, 0.95], [1, PAD_ID, 0.9], [2, PAD_ID, 0.9]], 'predictions': [[0, 10, 0.95], [1, PAD_ID, 0.9], [2, PAD_ID, 0.9]]},
         ]}
-        rows = sft.trajectory_rows(early, MIDDLE, 'self')
-        # position 1's PAD (where the truth has 11) waited but is an early end: not redundant, target 11;
-        # position 2's PAD is where the answer really ends: redundant, target PAD
-        self.assertEqual(rows[0][3].tolist(), [False, False, True, False, True, False, False])
-        self.assertEqual(rows[0][1].tolist(), [2, 50, 10, 11, PAD_ID, PAD_ID, 60])
-        old, sft.EARLY_ENDS = sft.EARLY_ENDS, 'self'
+        old, sft.EARLY_ENDS = sft.EARLY_ENDS, 'truth'
         try:
             rows = sft.trajectory_rows(early, MIDDLE, 'self')
         finally:
             sft.EARLY_ENDS = old
-        # EARLY_ENDS=self distils the early PAD too
+        # position 1's PAD (where the truth has 11) waited but is an early end: not redundant, target 11;
+        # position 2's PAD is where the answer really ends: redundant, target PAD
+        self.assertEqual(rows[0][3].tolist(), [False, False, True, False, True, False, False])
+        self.assertEqual(rows[0][1].tolist(), [2, 50, 10, 11, PAD_ID, PAD_ID, 60])
+        rows = sft.trajectory_rows(early, MIDDLE, 'self')
+        # EARLY_ENDS=self (the default) distils the early PAD too
         self.assertEqual(rows[0][3].tolist(), [False, False, True, True, True, False, False])
         self.assertEqual(rows[0][1].tolist(), [2, 50, 10, PAD_ID, PAD_ID, PAD_ID, 60])
 
