@@ -2,8 +2,8 @@
 fine-tuning can start from the shipped weights when their training checkpoint is gone (checkpoints stay out of git).
 
 Matrices are stored int8 per column with a float scale (export.quantize_int8): dequantized as int8 × scale, they
-re-quantize to the very same int8 values, so import → export gives back the shipped weights. The embedding comes
-from its fp16 table; the output head is tied to it, as in training. There is no optimizer state: a fine-tune
+re-quantize to the very same int8 values, so import → export gives back the shipped weights (the output head, tied
+to the fp16 embedding table as in training, within one int8 step). There is no optimizer state: a fine-tune
 starts its own.
 
 Usage: import_onnx.py MODEL_DIR OUT_CHECKPOINT
@@ -31,12 +31,12 @@ def state_from_onnx(onnx_path):
     tensor = lambda a: torch.tensor(np.asarray(a, dtype=np.float32))
     state = {}
     for node in graph.node:
-        if node.op_type == 'MatMulInteger' and QUANTIZED_INPUT.match(node.input[0]):
-            module = QUANTIZED_INPUT.match(node.input[0]).group(1).replace('/', '.')
+        if node.op_type == 'MatMulInteger' and (match := QUANTIZED_INPUT.match(node.input[0])):
+            module = match.group(1).replace('/', '.')
             scale = inits[node.input[1][:-len('_int8')] + '_scale']
             state[module + '.weight'] = tensor((inits[node.input[1]].astype(np.float32) * scale).T)  # stored [in, out]
-        elif node.op_type == 'LayerNormalization' and LAYER_NORM.match(node.name):
-            module = LAYER_NORM.match(node.name).group(1).replace('/', '.')
+        elif node.op_type == 'LayerNormalization' and (match := LAYER_NORM.match(node.name)):
+            module = match.group(1).replace('/', '.')
             state[module + '.weight'], state[module + '.bias'] = tensor(inits[node.input[1]]), tensor(inits[node.input[2]])
     # the output head (the last MatMulInteger) is tied to the embedding
     table = inits.get('model.emb.weight_fp16', inits.get('model.emb.weight'))  # fp16 once the vocabulary is large

@@ -119,8 +119,9 @@ def trajectory_rows(traj, middle_ids, reference_kind):
     for step in traj['steps']:
         for i, tok, *_ in step['commits']:
             final[i] = tok
-    early_end = [f == PAD_ID and t != PAD_ID and EARLY_ENDS == 'truth' for f, t in zip(final, truth)]
-    reference = [t if e else f for f, t, e in zip(final, truth, early_end)] if reference_kind == 'self' else truth
+    reference = truth
+    if reference_kind == 'self':  # the decode's own tokens, but for early ends when EARLY_ENDS=truth
+        reference = [t if EARLY_ENDS == 'truth' and f == PAD_ID and t != PAD_ID else f for f, t in zip(final, truth)]
     canvas = [MASK_ID] * n
     rows = []
     for step in traj['steps']:
