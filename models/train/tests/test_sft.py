@@ -20,6 +20,14 @@ def rows_with(reference):
     return sft.trajectory_rows(TRAJECTORY, MIDDLE, reference)
 
 
+def rows_with_early_ends(trajectory, early_ends):
+    old, sft.EARLY_ENDS = sft.EARLY_ENDS, early_ends
+    try:
+        return sft.trajectory_rows(trajectory, MIDDLE, 'self')
+    finally:
+        sft.EARLY_ENDS = old
+
+
 class TrajectoryRowsTest(unittest.TestCase):
     def test_one_row_per_step_with_the_canvas_as_it_was_before_the_step(self):
         rows = rows_with('truth')
@@ -55,16 +63,12 @@ class TrajectoryRowsTest(unittest.TestCase):
             {'commits': [[3, PAD_ID, 0.97]], 'predictions': [[0, 10, 0.6], [1, PAD_ID, 0.5], [2, PAD_ID, 0.8], [3, PAD_ID, 0.97]]},
             {'commits': [[0, 10, 0.95], [1, PAD_ID, 0.9], [2, PAD_ID, 0.9]], 'predictions': [[0, 10, 0.95], [1, PAD_ID, 0.9], [2, PAD_ID, 0.9]]},
         ]}
-        old, sft.EARLY_ENDS = sft.EARLY_ENDS, 'truth'
-        try:
-            rows = sft.trajectory_rows(early, MIDDLE, 'self')
-        finally:
-            sft.EARLY_ENDS = old
+        rows = rows_with_early_ends(early, 'truth')
         # position 1's PAD (where the truth has 11) waited but is an early end: not redundant, target 11;
         # position 2's PAD is where the answer really ends: redundant, target PAD
         self.assertEqual(rows[0][3].tolist(), [False, False, True, False, True, False, False])
         self.assertEqual(rows[0][1].tolist(), [2, 50, 10, 11, PAD_ID, PAD_ID, 60])
-        rows = sft.trajectory_rows(early, MIDDLE, 'self')
+        rows = rows_with_early_ends(early, 'self')
         # EARLY_ENDS=self (the default) distils the early PAD too
         self.assertEqual(rows[0][3].tolist(), [False, False, True, True, True, False, False])
         self.assertEqual(rows[0][1].tolist(), [2, 50, 10, PAD_ID, PAD_ID, PAD_ID, 60])
