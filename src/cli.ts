@@ -28,10 +28,11 @@ const USAGE = `dLLM code engine CLI
 
   node dist/cli.js bench [--sets ${TASK_SETS.map((s) => s.name).join(',')}] [--limit N]
                          [--policies ${DEFAULT_VARIANTS.join(',')}]
-                         [--model DIR] [--ep NAME] [--max-new-tokens N] [--shared DIR] [--out BENCHMARKS.md] [--json REPORT.json]
+                         [--model DIR] [--ep NAME] [--max-new-tokens N] [--shared DIR] [--out BENCHMARKS.md] [--json REPORT.json] [--as-inserted]
       Runs every policy over the same tasks and writes a markdown table (also printed).
       A policy may carry :factor (Fast-dLLM factor rule), @none|@prefix|@dual (cache) and #final (stop once the
-      answer is fixed), then ~τ for the base threshold (sweeps: r2~0.7).
+      answer is fixed), then ~τ for the base threshold (sweeps: r2~0.7). --as-inserted scores the text Fill Block
+      would insert (the editor's post-filters applied) instead of the engine's answer.
 
   Policies: ${POLICY_NAMES.join(', ')}.  Execution providers: ${EXECUTION_PROVIDERS.join(', ')}.
 `;
@@ -154,7 +155,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       tasks: { type: 'string' }, out: { type: 'string' }, policy: { type: 'string' }, policies: { type: 'string' },
       model: { type: 'string' }, ep: { type: 'string' }, 'max-new-tokens': { type: 'string' }, cache: { type: 'string' },
-      'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, sets: { type: 'string' },
+      'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, 'as-inserted': { type: 'boolean' }, sets: { type: 'string' },
       limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' },
     },
   });
@@ -191,6 +192,7 @@ export async function main(argv: string[]): Promise<number> {
       },
       limit: positiveInt('limit', values.limit),
       maxNewTokens: positiveInt('max-new-tokens', values['max-new-tokens']),
+      asInserted: values['as-inserted'],
       log: (line) => process.stderr.write(`${line}\n`),
       command: ['node dist/cli.js', ...argv].join(' '),
     });

@@ -12,6 +12,8 @@ export interface InfillTask {
   language: string;
   /** The prefix is the start of its file (BOS goes first). */
   prefixIsFileStart: boolean;
+  /** The suffix runs to the end of its file. */
+  suffixIsFileEnd: boolean;
   /** HumanEval: test code and entry point for execution. */
   test?: string;
   entryPoint?: string;
@@ -42,12 +44,14 @@ function readJsonl(file: string): Array<Record<string, unknown>> {
 function humanEval(file: string) {
   return (dirs: TaskDirs): InfillTask[] => readJsonl(path.join(dirs.humanEval, file)).map((r) => ({
     taskId: String(r.task_id), prefix: String(r.prompt), suffix: String(r.suffix), expected: String(r.canonical_solution),
-    language: 'python', prefixIsFileStart: true, test: String(r.test), entryPoint: String(r.entry_point),
+    language: 'python', prefixIsFileStart: true, suffixIsFileEnd: true, test: String(r.test), entryPoint: String(r.entry_point),
   }));
 }
 
-// The TS/JS set cuts 2,000-character prefixes out of files, so only prefixes shorter than that start their file.
+// The TS/JS set cuts 2,000-character prefixes and 800-character suffixes out of files, so only shorter ones reach
+// their file's start or end.
 const TSJS_PREFIX_WINDOW = 2000;
+const TSJS_SUFFIX_WINDOW = 800;
 
 export const TASK_SETS: readonly TaskSetSpec[] = [
   { name: 'humaneval-single', maxNewTokens: 32, executable: true, load: humanEval('HumanEval-SingleLineInfilling.jsonl.gz') },
@@ -57,6 +61,7 @@ export const TASK_SETS: readonly TaskSetSpec[] = [
     load: (dirs) => readJsonl(dirs.tsjs).map((r) => ({
       taskId: String(r.task_id), prefix: String(r.prefix), suffix: String(r.suffix), expected: String(r.middle),
       language: String(r.language ?? 'javascript'), prefixIsFileStart: String(r.prefix).length < TSJS_PREFIX_WINDOW,
+      suffixIsFileEnd: String(r.suffix).length < TSJS_SUFFIX_WINDOW,
     })),
   },
 ];

@@ -1,17 +1,32 @@
-// Language-agnostic, approximate scanning of source text: brackets outside strings and line comments.
-// Good enough for trimming completions; not a parser.
+// Approximate scanning of source text: brackets outside strings and line comments. Good enough for trimming
+// completions; not a parser.
 
 export const OPENERS: Readonly<Record<string, string>> = { '(': ')', '[': ']', '{': '}' };
 export const CLOSERS: Readonly<Record<string, string>> = { ')': '(', ']': '[', '}': '{' };
 const QUOTES = new Set(['"', "'", '`']);
+
+/** Line comments: `#` (Python, shell, Ruby…), `//` (the C family), or both when the language is unknown. */
+export type LineComments = '#' | '//' | 'both';
+const HASH_COMMENTS = new Set(['python', 'shellscript', 'ruby', 'perl', 'r', 'yaml', 'toml', 'makefile', 'dockerfile',
+  'powershell', 'coffeescript', 'julia', 'elixir']);
+const SLASH_COMMENTS = new Set(['javascript', 'typescript', 'javascriptreact', 'typescriptreact', 'java', 'c', 'cpp',
+  'csharp', 'go', 'rust', 'swift', 'kotlin', 'scala', 'dart', 'groovy', 'jsonc', 'objective-c', 'objective-cpp']);
+
+export function lineCommentsOf(languageId: string | undefined): LineComments {
+  if (languageId !== undefined && HASH_COMMENTS.has(languageId)) return '#';
+  if (languageId !== undefined && SLASH_COMMENTS.has(languageId)) return '//';
+  return 'both';
+}
 
 export interface ScanResult {
   /** Openers never closed, in order. */
   unclosed: string[];
   /** Closers with no opener to match (a closer that does not match the innermost opener counts too). */
   unmatchedClosers: number;
-  /** Quote of a string still open at the end ('' if none). A newline ends ' and " strings. */
+  /** Quote of a string still open at the end ('' if none). A newline ends ' and " strings, not triple-quoted ones. */
   openString: string;
+  /** ' and " strings a newline ended before their closing quote. */
+  strayQuotes: number;
   /** The text ends inside a `//` or `#` line comment. */
   inLineComment: boolean;
   /** Bracket depth (openers minus closers, floored per unmatched closer) at the end of each line. */
@@ -25,10 +40,11 @@ function startsHashComment(text: string, i: number): boolean {
   return text[i] === '#' && (i === 0 || /\s/.test(text[i - 1]));
 }
 
-export function scanCode(text: string): ScanResult {
+export function scanCode(text: string, comments: LineComments = 'both'): ScanResult {
   const stack: string[] = [];
   let unmatchedClosers = 0;
   let openString = '';
+  let strayQuotes = 0;
   let inLineComment = false;
   let depth = 0;
   let minDepth = 0;
@@ -41,18 +57,25 @@ export function scanCode(text: string): ScanResult {
       minDepthOnLine.push(minDepth);
       minDepth = depth;
       inLineComment = false;
-      if (openString === '"' || openString === "'") openString = '';
+      if (openString === '"' || openString === "'") {
+        openString = '';
+        strayQuotes++;
+      }
       continue;
     }
     if (inLineComment) continue;
     if (openString) {
       if (c === '\\') i++;
-      else if (c === openString) openString = '';
+      else if (text.startsWith(openString, i)) {
+        i += openString.length - 1;
+        openString = '';
+      }
       continue;
     }
     if (QUOTES.has(c)) {
-      openString = c;
-    } else if ((c === '/' && text[i + 1] === '/') || startsHashComment(text, i)) {
+      openString = c !== '`' && text.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+      i += openString.length - 1;
+    } else if ((comments !== '#' && c === '/' && text[i + 1] === '/') || (comments !== '//' && startsHashComment(text, i))) {
       inLineComment = true;
     } else if (c in OPENERS) {
       stack.push(c);
@@ -66,13 +89,13 @@ export function scanCode(text: string): ScanResult {
   }
   depthAtLineEnd.push(depth);
   minDepthOnLine.push(minDepth);
-  return { unclosed: stack, unmatchedClosers, openString, inLineComment, depthAtLineEnd, minDepthOnLine };
+  return { unclosed: stack, unmatchedClosers, openString, strayQuotes, inLineComment, depthAtLineEnd, minDepthOnLine };
 }
 
-/** How far a text is from balanced: unclosed openers + unmatched closers + an unterminated string. */
-export function imbalance(text: string): number {
-  const s = scanCode(text);
-  return s.unclosed.length + s.unmatchedClosers + (s.openString ? 1 : 0);
+/** How far a text is from balanced: unclosed openers + unmatched closers + unterminated strings. */
+export function imbalance(text: string, comments: LineComments = 'both'): number {
+  const s = scanCode(text, comments);
+  return s.unclosed.length + s.unmatchedClosers + s.strayQuotes + (s.openString ? 1 : 0);
 }
 
 /** Indentation width of a line (a tab counts as `tabSize` columns). */

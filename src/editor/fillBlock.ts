@@ -224,9 +224,17 @@ export class FillBlockController implements vscode.Disposable {
       });
       if (fill.stopped) return this.stoppedOutcome(fill);
       if (result.cancelled) return { status: 'cancelled', requestId: id };
-      const answer = applyPostFilters(result.completion, { prefix: fitted.prefix, suffix: fitted.suffix, shape: 'multiLine', final: true });
+      const answer = applyPostFilters(result.completion, {
+        prefix: fitted.prefix, suffix: fitted.suffix, shape: 'multiLine', final: true,
+        languageId: document.languageId, suffixIsFileEnd: fitted.suffixIsFileEnd,
+      });
       if (answer === '') {
-        const message = `dLLM: the model produced nothing for ${target.description}; nothing was changed.`;
+        const dropped = result.completion.trim() !== '';
+        if (dropped) this.log.info(`${id}: post-filters dropped the answer ${JSON.stringify(result.completion)}`);
+        const message = dropped
+          ? `dLLM: the model's answer for ${target.description} did not fit the code around it (it would leave brackets ` +
+            'or strings unbalanced, or repeat nearby code); nothing was changed.'
+          : `dLLM: the model produced nothing for ${target.description}; nothing was changed.`;
         void vscode.window.showInformationMessage(message);
         return { status: 'empty', requestId: id, message };
       }

@@ -247,8 +247,10 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
       singleLine: shape === 'singleLine',
       editorKey: `inline:${docKey}`,
     });
-    const live = new LiveDecode(id, makeAnchor(docKey, shape, fitted), { prefix: fitted.prefix, suffix: fitted.suffix, shape },
-      () => this.engine.cancel(id));
+    const filterContext = {
+      prefix: fitted.prefix, suffix: fitted.suffix, shape, languageId: document.languageId, suffixIsFileEnd: fitted.suffixIsFileEnd,
+    };
+    const live = new LiveDecode(id, makeAnchor(docKey, shape, fitted), filterContext, () => this.engine.cancel(id));
     this.cancelLive(docKey, `replaced by ${id}`);
     this.live.set(docKey, live);
     const record: { live: LiveDecode; request: CompletionRequest; result?: CompletionResult } = { live, request };

@@ -2,7 +2,8 @@
 // Each takes the text and the cursor context and returns a (usually shorter) text. They only cut, never invent, so a
 // filtered stable prefix stays a prefix of the filtered final completion in the common case.
 import {
-  currentLinePrefix, currentLineSuffix, imbalance, indentWidth, isBlank, opensBlock, scanCode, startsWithCloser,
+  currentLinePrefix, currentLineSuffix, imbalance, indentWidth, isBlank, lineCommentsOf, opensBlock, scanCode,
+  startsWithCloser,
 } from './codeScan';
 
 export type CompletionShape = 'singleLine' | 'multiLine';
@@ -15,6 +16,10 @@ export interface FilterContext {
   shape: CompletionShape;
   /** false while decoding: the text is the stable prefix so far and may still grow. */
   final: boolean;
+  /** VS Code language id: picks the line-comment syntax (`#`, `//`, or both when absent or unknown). */
+  languageId?: string;
+  /** The suffix reaches the end of the document (absent: it may have been cut). */
+  suffixIsFileEnd?: boolean;
 }
 
 export type PostFilter = (text: string, ctx: FilterContext) => string;
@@ -72,7 +77,7 @@ export const trimAtBlockEnd: PostFilter = (text, ctx) => {
   const baseIndent = indentWidth(linePrefix);
   const blockOpened = !isBlank(linePrefix) && opensBlock(linePrefix);
   const lines = text.split('\n');
-  const { minDepthOnLine } = scanCode(text);
+  const { minDepthOnLine } = scanCode(text, lineCommentsOf(ctx.languageId));
   // Depth and indentation are known as soon as a line has content, so this also cuts a partial last line.
   for (let i = 0; i < lines.length; i++) {
     if (minDepthOnLine[i] < 0) return cutAfterLine(text, i);
@@ -96,7 +101,7 @@ export const dropSuffixDuplicateLines: PostFilter = (text, ctx) => {
   const decided = decidedLineCount(lines, ctx);
   const linePrefix = currentLinePrefix(ctx.prefix);
   const cursorLineEmpty = isBlank(linePrefix) && isBlank(currentLineSuffix(ctx.suffix));
-  const { depthAtLineEnd } = scanCode(text);
+  const { depthAtLineEnd } = scanCode(text, lineCommentsOf(ctx.languageId));
   for (let i = 0; i < decided; i++) {
     if (i === 0 && !cursorLineEmpty) continue;
     const line = (i === 0 ? linePrefix + lines[0] : lines[i]).trimEnd();
@@ -121,9 +126,34 @@ export const dropRestOfLineDuplicate: PostFilter = (text, ctx) => {
     const overlap = rest.slice(0, k);
     if (!text.endsWith(overlap) || /[\p{L}\p{N}_]/u.test(overlap) || isBlank(overlap)) continue;
     const kept = text.slice(0, text.length - k);
-    if (imbalance(linePrefix + kept + rest) <= imbalance(linePrefix + text + rest)) return kept;
+    const comments = lineCommentsOf(ctx.languageId);
+    if (imbalance(linePrefix + kept + rest, comments) <= imbalance(linePrefix + text + rest, comments)) return kept;
   }
   return text;
+};
+
+/** Ways to shorten a completion, longest first: all of it, then up to each line break (kept), then nothing. */
+function wholeLineCuts(text: string): string[] {
+  const lineEnds = [...text.matchAll(/\n/g)].map((m) => m.index + 1).filter((end) => end < text.length);
+  return [text, ...lineEnds.reverse().map((end) => text.slice(0, end)), ''];
+}
+
+/**
+ * A finished completion must not leave the code around it less balanced than it was: more unmatched closers (a stray
+ * `}`), unterminated strings or, when the suffix reaches the end of the file, unclosed brackets (`n = range(` before
+ * a complete next line) than the prefix and suffix have without it. Past a cut-off suffix a bracket may still close,
+ * so those do not count there. The completion is cut back to its longest whole-line start that keeps the balance, or
+ * dropped. While decoding it waits: the text may still close what it opened.
+ */
+export const keepSurroundingsBalanced: PostFilter = (text, ctx) => {
+  if (!ctx.final || text === '') return text;
+  const comments = lineCommentsOf(ctx.languageId);
+  const breakage = (middle: string): number => {
+    const s = scanCode(ctx.prefix + middle + ctx.suffix, comments);
+    return s.unmatchedClosers + s.strayQuotes + (s.openString ? 1 : 0) + (ctx.suffixIsFileEnd ? s.unclosed.length : 0);
+  };
+  const allowed = breakage('');
+  return wholeLineCuts(text).find((cut) => breakage(cut) <= allowed) ?? '';
 };
 
 /** Trailing whitespace is noise, except the newline before text right of the cursor (`{|}` → body, then `}`). */
@@ -141,6 +171,7 @@ export const POST_FILTERS: ReadonlyArray<[name: string, filter: PostFilter]> = [
   ['trimAtBlockEnd', trimAtBlockEnd],
   ['dropSuffixDuplicateLines', dropSuffixDuplicateLines],
   ['dropRestOfLineDuplicate', dropRestOfLineDuplicate],
+  ['keepSurroundingsBalanced', keepSurroundingsBalanced],
   ['trimTrailingWhitespace', trimTrailingWhitespace],
   ['dropBlank', dropBlank],
 ];

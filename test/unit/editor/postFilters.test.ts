@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   type CompletionShape, type FilterContext, POST_FILTERS, applyPostFilters, dropBlank, dropRepeatOfLineAbove,
-  dropRestOfLineDuplicate, dropSuffixDuplicateLines, stopAtRepeatingLines, trimAtBlockEnd, trimToSingleLine,
+  dropRestOfLineDuplicate, dropSuffixDuplicateLines, keepSurroundingsBalanced, stopAtRepeatingLines, trimAtBlockEnd, trimToSingleLine,
   trimTrailingWhitespace,
 } from '../../../src/editor/postFilters';
 import { loadFixtures, splitAtCursor } from './fixtures';
@@ -13,6 +13,8 @@ interface Golden {
   completion: string;
   shape: CompletionShape;
   final?: boolean;
+  languageId?: string;
+  suffixIsFileEnd?: boolean;
   expected: string;
 }
 
@@ -23,7 +25,8 @@ describe('post-filter golden fixtures (fixtures/postFilters.json)', () => {
   test('the fixture file has cases', () => assert.ok(cases.length >= 25));
   for (const c of cases) {
     test(c.name, () => {
-      assert.equal(applyPostFilters(c.completion, ctx(c.document, c.shape, c.final ?? true)), c.expected);
+      const context = { ...ctx(c.document, c.shape, c.final ?? true), languageId: c.languageId, suffixIsFileEnd: c.suffixIsFileEnd };
+      assert.equal(applyPostFilters(c.completion, context), c.expected);
     });
   }
 });

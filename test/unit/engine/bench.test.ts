@@ -60,9 +60,10 @@ test('bench report: markdown table with ratios against llada and fast-dllm', () 
   });
   const report: BenchReport = {
     rows: [row('llada', 64), row('fast-dllm', 20), row('r2', 16)], sets: [{ name: 's', tasks: 2, maxNewTokens: 32 }],
-    modelName: 'm', modelSha: 'abc', executionProvider: 'cpu', startedAt: 'now', seconds: 1,
+    modelName: 'm', modelSha: 'abc', executionProvider: 'cpu', startedAt: 'now', seconds: 1, scored: 'as inserted',
   };
   const md = markdownReport(report);
+  assert.match(md, /Scored as Fill Block inserts it/);
   assert.match(md, /\| r2 \| dual \| 8\.0 \| 4\.00 \| 10 \| 20 \| 50\.0% \| 0\.750 \| 50\.0% \| 4\.00× \(75% fewer\) \| 1\.25× \(20% fewer\) \|/);
   assert.match(md, /\| llada .*\| 0\.31× \(220% more\) \|/);
 });
