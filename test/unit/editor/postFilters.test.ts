@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { TASK_SETS } from '../../../src/bench/taskSets';
 import {
   type CompletionShape, type FilterContext, POST_FILTERS, applyPostFilters, dropBlank, dropRepeatOfLineAbove,
   dropRestOfLineDuplicate, dropSuffixDuplicateLines, keepSurroundingsBalanced, stopAtRepeatingLines, trimAtBlockEnd, trimToSingleLine,
   trimTrailingWhitespace,
 } from '../../../src/editor/postFilters';
+import { REPO_ROOT } from '../../support/repoRoot';
 import { loadFixtures, splitAtCursor } from './fixtures';
 
 interface Golden {
@@ -94,4 +98,19 @@ describe('each filter on its own', () => {
       }
     }
   });
+});
+
+describe('keepSurroundingsBalanced on real code: it never cuts a true answer', () => {
+  const heDir = path.join(REPO_ROOT, '..', 'shared', 'eval', 'human-eval-infilling');
+  const dirs = { humanEval: heDir, tsjs: path.join(REPO_ROOT, 'models', 'eval', 'tsjs-infill.jsonl') };
+  for (const spec of TASK_SETS) {
+    test(`${spec.name}: every reference middle is kept whole`, { skip: fs.existsSync(heDir) ? false : `no ${heDir}` }, () => {
+      const tasks = spec.load(dirs);
+      assert.ok(tasks.length >= 150);
+      const cut = tasks.filter((t) => keepSurroundingsBalanced(t.expected, {
+        prefix: t.prefix, suffix: t.suffix, shape: 'multiLine', final: true, languageId: t.language, suffixIsFileEnd: t.suffixIsFileEnd,
+      }) !== t.expected);
+      assert.deepEqual(cut.map((t) => t.taskId), []);
+    });
+  }
 });
