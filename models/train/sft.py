@@ -41,7 +41,8 @@ MINUTES = float(env('MINUTES', 20))
 LR = float(env('LR', 3e-4))
 REDUNDANT_WEIGHT = float(env('REDUNDANT_WEIGHT', 2.0))
 REFERENCE = env('REFERENCE', 'truth')  # truth | self (see trajectory_rows)
-EARLY_ENDS = env('EARLY_ENDS', 'self')  # with REFERENCE=self: self (distil an early end too) | truth (never)
+EARLY_ENDS = env('EARLY_ENDS', 'self')  # with REFERENCE=self: self (distil early ends) | truth (never) | empty (only
+# where the answer is not empty: an answer that is nothing at all keeps the truth)
 # Trajectory files that always use the truth as reference: decodes of a model that is not yet good at those tasks.
 TRUTH_TRAJECTORIES = {os.path.abspath(p) for p in env('TRUTH_TRAJECTORIES', '').split(',') if p}
 LANGUAGES = [l for l in env('LANGUAGES', '').split(',') if l]  # `tasks`: only files in these languages
@@ -111,7 +112,7 @@ def trajectory_rows(traj, middle_ids, reference_kind):
     or the token this decode finally committed there (REFERENCE=self: the model's own stable prediction, so
     sharpening it cannot change the answer). With EARLY_ENDS=truth, a PAD where the truth still has code (the decode
     ended the answer early, the model's commonest mistake) is not distilled: it keeps the truth as reference; with
-    EARLY_ENDS=self it is. Redundant positions are trained towards the reference, the others towards the truth.
+    EARLY_ENDS=self it is; with EARLY_ENDS=empty only the decodes that answered nothing at all keep the truth. Redundant positions are trained towards the reference, the others towards the truth.
     """
     prefix, suffix, n = traj['prefix_ids'], traj['suffix_ids'], traj['canvas_len']
     truth = (middle_ids + [PAD_ID] * n)[:n]
@@ -120,8 +121,9 @@ def trajectory_rows(traj, middle_ids, reference_kind):
         for i, tok, *_ in step['commits']:
             final[i] = tok
     reference = truth
-    if reference_kind == 'self':  # the decode's own tokens, but for early ends when EARLY_ENDS=truth
-        reference = [t if EARLY_ENDS == 'truth' and f == PAD_ID and t != PAD_ID else f for f, t in zip(final, truth)]
+    if reference_kind == 'self':  # the decode's own tokens, but for the early ends EARLY_ENDS keeps the truth for
+        keep_truth = EARLY_ENDS == 'truth' or (EARLY_ENDS == 'empty' and final[0] == PAD_ID)
+        reference = [t if keep_truth and f == PAD_ID and t != PAD_ID else f for f, t in zip(final, truth)]
     canvas = [MASK_ID] * n
     rows = []
     for step in traj['steps']:

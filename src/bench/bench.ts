@@ -145,8 +145,9 @@ function sha256(file: string): string {
 async function runVariant(engine: Engine, set: string, executable: boolean, tasks: InfillTask[], variant: Variant,
   maxNewTokens: number, execCache: Map<string, boolean>, timeoutMs: number, asInserted: boolean): Promise<BenchRow> {
   const ms: number[] = [];
-  let nfe = 0, committed = 0, em = 0, es = 0, passed = 0, errors = 0;
+  let nfe = 0, committed = 0, em = 0, es = 0, errors = 0;
   let cache = '';
+  const programs: string[] = [];
   for (const task of tasks) {
     let completion = '';
     try {
@@ -174,16 +175,10 @@ async function runVariant(engine: Engine, set: string, executable: boolean, task
     }
     if (exactMatch(completion, task.expected)) em++;
     es += editSimilarity(completion.trimEnd(), task.expected.trimEnd());
-    if (executable) {
-      const program = programFor(task, completion);
-      let ok = execCache.get(program);
-      if (ok === undefined) {
-        ok = (await runPython(program, timeoutMs)).passed;
-        execCache.set(program, ok);
-      }
-      if (ok) passed++;
-    }
+    if (executable) programs.push(programFor(task, completion));
   }
+  await runUncached(programs, execCache, timeoutMs);
+  const passed = programs.filter((program) => execCache.get(program)).length;
   const n = tasks.length;
   return {
     set, variant: variant.label, policy: variant.policy, cache, tasks: n, errors,
@@ -192,6 +187,19 @@ async function runVariant(engine: Engine, set: string, executable: boolean, task
     exactMatch: em / n, editSimilarity: es / n, passAt1: executable ? passed / n : null,
   };
 }
+
+/** Executes the programs not yet in the cache, EXEC_PARALLEL at a time (a timeout mostly waits). */
+async function runUncached(programs: string[], execCache: Map<string, boolean>, timeoutMs: number): Promise<void> {
+  const queue = [...new Set(programs)].filter((program) => !execCache.has(program));
+  const worker = async () => {
+    for (let program = queue.shift(); program !== undefined; program = queue.shift()) {
+      execCache.set(program, (await runPython(program, timeoutMs)).passed);
+    }
+  };
+  await Promise.all(Array.from({ length: EXEC_PARALLEL }, worker));
+}
+
+const EXEC_PARALLEL = 2;
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 

@@ -33,6 +33,16 @@ export interface ScanResult {
   depthAtLineEnd: number[];
   /** Lowest depth reached on each line (negative: the line closed brackets opened before the text). */
   minDepthOnLine: number[];
+  /** With a `region`: brackets opened inside it and still open where it ends. */
+  regionLeftOpen: number;
+  /** With a `region`: the text after it closes every bracket the region left open. */
+  regionClosedAfter: boolean;
+}
+
+/** A span of the text (say, a completion between its prefix and suffix) whose unclosed brackets are followed. */
+export interface Region {
+  start: number;
+  end: number;
 }
 
 /** `#` starts a comment only at line start or after whitespace (so `obj.#priv` and `"#"` are not comments). */
@@ -40,8 +50,17 @@ function startsHashComment(text: string, i: number): boolean {
   return text[i] === '#' && (i === 0 || /\s/.test(text[i - 1]));
 }
 
-export function scanCode(text: string, comments: LineComments = 'both'): ScanResult {
+export function scanCode(text: string, comments: LineComments = 'both', region?: Region): ScanResult {
   const stack: string[] = [];
+  const pushedAt: number[] = [];
+  let floor = -1; // stack height below the region's unclosed brackets, once the scan has passed its end
+  let regionLeftOpen = 0;
+  let regionClosedAfter = region === undefined;
+  const passRegionEnd = () => {
+    floor = pushedAt.filter((at) => at < region!.start).length;
+    regionLeftOpen = stack.length - floor;
+    regionClosedAfter = regionLeftOpen === 0;
+  };
   let unmatchedClosers = 0;
   let openString = '';
   let strayQuotes = 0;
@@ -51,6 +70,7 @@ export function scanCode(text: string, comments: LineComments = 'both'): ScanRes
   const depthAtLineEnd: number[] = [];
   const minDepthOnLine: number[] = [];
   for (let i = 0; i < text.length; i++) {
+    if (region && floor < 0 && i >= region.end) passRegionEnd();
     const c = text[i];
     if (c === '\n') {
       depthAtLineEnd.push(depth);
@@ -79,17 +99,25 @@ export function scanCode(text: string, comments: LineComments = 'both'): ScanRes
       inLineComment = true;
     } else if (c in OPENERS) {
       stack.push(c);
+      pushedAt.push(i);
       depth++;
     } else if (c in CLOSERS) {
-      if (stack.length > 0 && stack[stack.length - 1] === CLOSERS[c]) stack.pop();
-      else unmatchedClosers++;
+      if (stack.length > 0 && stack[stack.length - 1] === CLOSERS[c]) {
+        stack.pop();
+        pushedAt.pop();
+        if (floor >= 0 && stack.length <= floor) regionClosedAfter = true;
+      } else unmatchedClosers++;
       depth--;
       minDepth = Math.min(minDepth, depth);
     }
   }
+  if (region && floor < 0) passRegionEnd();
   depthAtLineEnd.push(depth);
   minDepthOnLine.push(minDepth);
-  return { unclosed: stack, unmatchedClosers, openString, strayQuotes, inLineComment, depthAtLineEnd, minDepthOnLine };
+  return {
+    unclosed: stack, unmatchedClosers, openString, strayQuotes, inLineComment, depthAtLineEnd, minDepthOnLine,
+    regionLeftOpen, regionClosedAfter,
+  };
 }
 
 /** How far a text is from balanced: unclosed openers + unmatched closers + unterminated strings. */

@@ -139,18 +139,41 @@ function wholeLineCuts(text: string): string[] {
 }
 
 /**
- * A finished completion must not leave the code around it less balanced than it was: more unmatched closers (a stray
- * `}`), unterminated strings or, when the suffix reaches the end of the file, unclosed brackets (`n = range(` before
- * a complete next line) than the prefix and suffix have without it. Past a cut-off suffix a bracket may still close,
- * so those do not count there. The completion is cut back to its longest whole-line start that keeps the balance, or
- * dropped. While decoding it waits: the text may still close what it opened.
+ * The suffix up to the end of its first complete line back at (or left of) `indent`, the completion's least
+ * indentation: a bracket the completion opens is closed by then in code laid out by indentation. The suffix's first
+ * line counts only when the completion ended its own last line. Undefined when the suffix has no such line (it was
+ * cut before the block ends).
+ */
+function suffixBackAtIndent(suffix: string, indent: number, firstLineIsWhole: boolean): string | undefined {
+  const lines = suffix.split('\n');
+  let end = -1;
+  for (let i = 0; i < lines.length - 1; i++) {
+    end += 1 + lines[i].length;
+    if ((i > 0 || firstLineIsWhole) && !isBlank(lines[i]) && indentWidth(lines[i]) <= indent) return suffix.slice(0, end + 1);
+  }
+  return undefined;
+}
+
+/**
+ * A finished completion must not leave the code around it less balanced than it was. It may not add unmatched
+ * closers (a stray `}`) or unterminated strings, and the brackets it leaves open must close later: by the end of the
+ * file when the suffix reaches it, else by the first suffix line back at the completion's indentation (`n = range(`
+ * before a complete next line fails both). Past a cut-off suffix without such a line they may still close. The
+ * completion is cut back to its longest whole-line start that passes, or dropped. While decoding it waits: the text
+ * may still close what it opened.
  */
 export const keepSurroundingsBalanced: PostFilter = (text, ctx) => {
   if (!ctx.final || text === '') return text;
   const comments = lineCommentsOf(ctx.languageId);
+  const lines = (currentLinePrefix(ctx.prefix) + text).split('\n').filter((line) => !isBlank(line));
+  const indent = Math.min(...lines.map((line) => indentWidth(line)));
   const breakage = (middle: string): number => {
-    const s = scanCode(ctx.prefix + middle + ctx.suffix, comments);
-    return s.unmatchedClosers + s.strayQuotes + (s.openString ? 1 : 0) + (ctx.suffixIsFileEnd ? s.unclosed.length : 0);
+    const whole = scanCode(ctx.prefix + middle + ctx.suffix, comments);
+    const region = { start: ctx.prefix.length, end: ctx.prefix.length + middle.length };
+    const reach = ctx.suffixIsFileEnd ? ctx.suffix : suffixBackAtIndent(ctx.suffix, indent, middle.endsWith('\n'));
+    const reached = reach === undefined ? undefined : scanCode(ctx.prefix + middle + reach, comments, region);
+    const leftOpen = reached && !reached.regionClosedAfter ? reached.regionLeftOpen : 0;
+    return whole.unmatchedClosers + whole.strayQuotes + (whole.openString ? 1 : 0) + leftOpen;
   };
   const allowed = breakage('');
   return wholeLineCuts(text).find((cut) => breakage(cut) <= allowed) ?? '';

@@ -73,6 +73,19 @@ class TrajectoryRowsTest(unittest.TestCase):
         self.assertEqual(rows[0][3].tolist(), [False, False, True, True, True, False, False])
         self.assertEqual(rows[0][1].tolist(), [2, 50, 10, PAD_ID, PAD_ID, PAD_ID, 60])
 
+    def test_EARLY_ENDS_empty_keeps_the_truth_only_for_an_answer_that_is_nothing(self):
+        # The truth is [10, 11, PAD, PAD]; decode A ends after one token, decode B answers nothing at all.
+        def decode(first):
+            return {'prefix_ids': [2, 50], 'suffix_ids': [60], 'canvas_len': 4, 'steps': [
+                {'commits': [[3, PAD_ID, 0.97]], 'predictions': [[0, first, 0.6], [1, PAD_ID, 0.5], [2, PAD_ID, 0.8], [3, PAD_ID, 0.97]]},
+                {'commits': [[0, first, 0.95], [1, PAD_ID, 0.9], [2, PAD_ID, 0.9]], 'predictions': [[0, first, 0.95], [1, PAD_ID, 0.9], [2, PAD_ID, 0.9]]},
+            ]}
+        rows = rows_with_early_ends(decode(10), 'empty')
+        self.assertEqual(rows[0][1].tolist(), [2, 50, 10, PAD_ID, PAD_ID, PAD_ID, 60])  # short answer: distilled
+        rows = rows_with_early_ends(decode(PAD_ID), 'empty')
+        self.assertEqual(rows[0][1].tolist(), [2, 50, 10, 11, PAD_ID, PAD_ID, 60])  # empty answer: the truth
+        self.assertEqual(rows[0][3].tolist(), [False, False, False, False, True, False, False])
+
     def test_a_per_file_reference_overrides_the_global_one(self):
         truth_rows = rows_with('truth')
         old = sft.REFERENCE, sft.TRUTH_TRAJECTORIES

@@ -33,3 +33,25 @@ describe('codeScan', () => {
     assert.equal(imbalance("const s = 'it\\'s (';", '//'), 0);
   });
 });
+
+describe('codeScan regions', () => {
+  const region = (text: string, middle: string, after: string) => {
+    const start = text.length;
+    return scanCode(text + middle + after, '#', { start, end: start + middle.length });
+  };
+
+  test('brackets a region leaves open, and whether the text after it closes them', () => {
+    const open = region('x = f(\n', 'g([1,\n', '2])\n');
+    assert.equal(open.regionLeftOpen, 2);
+    assert.equal(open.regionClosedAfter, true);
+    const never = region('def f():\n', '    n = range(\n', '    return 1\n');
+    assert.equal(never.regionLeftOpen, 1);
+    assert.equal(never.regionClosedAfter, false);
+  });
+
+  test('a region that only closes brackets opened before it leaves nothing open', () => {
+    const s = region('total = sum(\n    xs\n', ')\n', 'print(total)\n');
+    assert.equal(s.regionLeftOpen, 0);
+    assert.equal(s.regionClosedAfter, true);
+  });
+});

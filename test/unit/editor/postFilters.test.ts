@@ -104,13 +104,17 @@ describe('keepSurroundingsBalanced on real code: it never cuts a true answer', (
   const heDir = path.join(REPO_ROOT, '..', 'shared', 'eval', 'human-eval-infilling');
   const dirs = { humanEval: heDir, tsjs: path.join(REPO_ROOT, 'models', 'eval', 'tsjs-infill.jsonl') };
   for (const spec of TASK_SETS) {
-    test(`${spec.name}: every reference middle is kept whole`, { skip: fs.existsSync(heDir) ? false : `no ${heDir}` }, () => {
-      const tasks = spec.load(dirs);
-      assert.ok(tasks.length >= 150);
-      const cut = tasks.filter((t) => keepSurroundingsBalanced(t.expected, {
-        prefix: t.prefix, suffix: t.suffix, shape: 'multiLine', final: true, languageId: t.language, suffixIsFileEnd: t.suffixIsFileEnd,
-      }) !== t.expected);
-      assert.deepEqual(cut.map((t) => t.taskId), []);
-    });
+    test(`${spec.name}: every reference middle is kept whole, with the suffix as given and as if cut off`,
+      { skip: fs.existsSync(heDir) ? false : `no ${heDir}` }, () => {
+        const tasks = spec.load(dirs);
+        assert.ok(tasks.length >= 150);
+        for (const suffixIsFileEnd of [undefined, false]) {
+          const cut = tasks.filter((t) => keepSurroundingsBalanced(t.expected, {
+            prefix: t.prefix, suffix: t.suffix, shape: 'multiLine', final: true, languageId: t.language,
+            suffixIsFileEnd: suffixIsFileEnd ?? t.suffixIsFileEnd,
+          }) !== t.expected);
+          assert.deepEqual(cut.map((t) => t.taskId), []);
+        }
+      });
   }
 });
