@@ -156,11 +156,11 @@ function suffixBackAtIndent(suffix: string, indent: number, firstLineIsWhole: bo
 
 /**
  * A finished completion must not leave the code around it less balanced than it was. It may not add unmatched
- * closers (a stray `}`) or unterminated strings, and the brackets it leaves open must close later: by the end of the
- * file when the suffix reaches it, else by the first suffix line back at the completion's indentation (`n = range(`
- * before a complete next line fails both). Past a cut-off suffix without such a line they may still close. The
- * completion is cut back to its longest whole-line start that passes, or dropped. While decoding it waits: the text
- * may still close what it opened.
+ * closers (a stray `}`) or unterminated strings, nor unclosed brackets: counted over the whole file when the suffix
+ * reaches its end, else the brackets it leaves open must close by the first suffix line back at its indentation
+ * (`n = range(` before a complete next line fails both). Past a cut-off suffix without such a line they may still
+ * close. The completion is cut back to its longest whole-line start that passes, or dropped. While decoding it
+ * waits: the text may still close what it opened.
  */
 export const keepSurroundingsBalanced: PostFilter = (text, ctx) => {
   if (!ctx.final || text === '') return text;
@@ -169,11 +169,12 @@ export const keepSurroundingsBalanced: PostFilter = (text, ctx) => {
   const indent = Math.min(...lines.map((line) => indentWidth(line)));
   const breakage = (middle: string): number => {
     const whole = scanCode(ctx.prefix + middle + ctx.suffix, comments);
+    const broken = whole.unmatchedClosers + whole.strayQuotes + (whole.openString ? 1 : 0);
+    if (ctx.suffixIsFileEnd) return broken + whole.unclosed.length;
+    const reach = suffixBackAtIndent(ctx.suffix, indent, middle.endsWith('\n'));
     const region = { start: ctx.prefix.length, end: ctx.prefix.length + middle.length };
-    const reach = ctx.suffixIsFileEnd ? ctx.suffix : suffixBackAtIndent(ctx.suffix, indent, middle.endsWith('\n'));
     const reached = reach === undefined ? undefined : scanCode(ctx.prefix + middle + reach, comments, region);
-    const leftOpen = reached && !reached.regionClosedAfter ? reached.regionLeftOpen : 0;
-    return whole.unmatchedClosers + whole.strayQuotes + (whole.openString ? 1 : 0) + leftOpen;
+    return broken + (reached && !reached.regionClosedAfter ? reached.regionLeftOpen : 0);
   };
   const allowed = breakage('');
   return wholeLineCuts(text).find((cut) => breakage(cut) <= allowed) ?? '';
