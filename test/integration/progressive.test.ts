@@ -156,4 +156,22 @@ suite('progressive ghost text and in-place fill (scripted engine)', function () 
     await vscode.commands.executeCommand('undo');
     await waitFor(() => doc.getText() === original, 'one undo to restore the placeholder', 5000);
   });
+
+  test('fill block: an answer that leaves a bracket open is dropped with a message, and nothing changes', async () => {
+    t.engine.useClientForTests(new ScriptedEngine(['n', ' =', ' range(']));
+    const { doc } = await openAtCursor('def count(xs):\n    pa<|>ss\n    return len(xs)\n', 'python');
+    const original = doc.getText();
+    const outcome = await vscode.commands.executeCommand<FillOutcome>('dllm.fillBlock');
+    assert.equal(outcome.status, 'empty');
+    assert.match(outcome.message ?? '', /did not fit the code around it/);
+    assert.equal(doc.getText(), original);
+  });
+
+  test('fill block: a multi-line answer is cut back to its last line that keeps the code balanced', async () => {
+    t.engine.useClientForTests(new ScriptedEngine(['total', ' = 0', '\n    rest', ' = f(']));
+    const { doc } = await openAtCursor('def count(xs):\n    pa<|>ss\n    return len(xs)\n', 'python');
+    const outcome = await vscode.commands.executeCommand<FillOutcome>('dllm.fillBlock');
+    assert.equal(outcome.status, 'applied');
+    assert.equal(doc.getText(), 'def count(xs):\n    total = 0\n    return len(xs)\n');
+  });
 });
