@@ -163,7 +163,7 @@ async function runVariant(engine: Engine, set: string, executable: boolean, task
       completion = asInserted
         ? applyPostFilters(r.completion, {
           prefix: task.prefix, suffix: task.suffix, shape: 'multiLine', final: true, languageId: task.language,
-          suffixIsFileEnd: task.suffixIsFileEnd,
+          prefixIsFileStart: task.prefixIsFileStart, suffixIsFileEnd: task.suffixIsFileEnd,
         })
         : r.completion;
       nfe += r.metrics.nfe;

@@ -23,6 +23,8 @@ export interface ScanResult {
   unclosed: string[];
   /** Closers with no opener to match (a closer that does not match the innermost opener counts too). */
   unmatchedClosers: number;
+  /** The part of unmatchedClosers that met no open bracket at all (in a cut-off text they may close one before it). */
+  closersWithNothingOpen: number;
   /** Quote of a string still open at the end ('' if none). A newline ends ' and " strings, not triple-quoted ones. */
   openString: string;
   /** ' and " strings a newline ended before their closing quote. */
@@ -62,6 +64,7 @@ export function scanCode(text: string, comments: LineComments = 'both', region?:
     regionClosedAfter = regionLeftOpen === 0;
   };
   let unmatchedClosers = 0;
+  let closersWithNothingOpen = 0;
   let openString = '';
   let strayQuotes = 0;
   let inLineComment = false;
@@ -106,7 +109,10 @@ export function scanCode(text: string, comments: LineComments = 'both', region?:
         stack.pop();
         pushedAt.pop();
         if (floor >= 0 && stack.length <= floor) regionClosedAfter = true;
-      } else unmatchedClosers++;
+      } else {
+        unmatchedClosers++;
+        if (stack.length === 0) closersWithNothingOpen++;
+      }
       depth--;
       minDepth = Math.min(minDepth, depth);
     }
@@ -115,7 +121,7 @@ export function scanCode(text: string, comments: LineComments = 'both', region?:
   depthAtLineEnd.push(depth);
   minDepthOnLine.push(minDepth);
   return {
-    unclosed: stack, unmatchedClosers, openString, strayQuotes, inLineComment, depthAtLineEnd, minDepthOnLine,
+    unclosed: stack, unmatchedClosers, closersWithNothingOpen, openString, strayQuotes, inLineComment, depthAtLineEnd, minDepthOnLine,
     regionLeftOpen, regionClosedAfter,
   };
 }

@@ -226,7 +226,7 @@ export class FillBlockController implements vscode.Disposable {
       if (result.cancelled) return { status: 'cancelled', requestId: id };
       const answer = applyPostFilters(result.completion, {
         prefix: fitted.prefix, suffix: fitted.suffix, shape: 'multiLine', final: true,
-        languageId: document.languageId, suffixIsFileEnd: fitted.suffixIsFileEnd,
+        languageId: document.languageId, prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd,
       });
       if (answer === '') {
         const dropped = result.completion.trim() !== '';

@@ -248,7 +248,8 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
       editorKey: `inline:${docKey}`,
     });
     const filterContext = {
-      prefix: fitted.prefix, suffix: fitted.suffix, shape, languageId: document.languageId, suffixIsFileEnd: fitted.suffixIsFileEnd,
+      prefix: fitted.prefix, suffix: fitted.suffix, shape, languageId: document.languageId,
+      prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd,
     };
     const live = new LiveDecode(id, makeAnchor(docKey, shape, fitted), filterContext, () => this.engine.cancel(id));
     this.cancelLive(docKey, `replaced by ${id}`);

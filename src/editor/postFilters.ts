@@ -18,6 +18,8 @@ export interface FilterContext {
   final: boolean;
   /** VS Code language id: picks the line-comment syntax (`#`, `//`, or both when absent or unknown). */
   languageId?: string;
+  /** The prefix starts at the start of the document (absent: it may have been cut). */
+  prefixIsFileStart?: boolean;
   /** The suffix reaches the end of the document (absent: it may have been cut). */
   suffixIsFileEnd?: boolean;
 }
@@ -156,7 +158,8 @@ function suffixBackAtIndent(suffix: string, indent: number, firstLineIsWhole: bo
 
 /**
  * A finished completion must not leave the code around it less balanced than it was. It may not add unmatched
- * closers (a stray `}`) or unterminated strings, nor unclosed brackets: counted over the whole file when the suffix
+ * closers (a stray `}`; after a cut-off prefix a closer with nothing open in view may close a bracket before it) or
+ * unterminated strings, nor unclosed brackets: counted over the whole file when the suffix
  * reaches its end, else the brackets it leaves open must close by the first suffix line back at its indentation
  * (`n = range(` before a complete next line fails both). Past a cut-off suffix without such a line they may still
  * close. The completion is cut back to its longest whole-line start that passes, or dropped. While decoding it
@@ -169,7 +172,8 @@ export const keepSurroundingsBalanced: PostFilter = (text, ctx) => {
   const indent = Math.min(...lines.map((line) => indentWidth(line)));
   const breakage = (middle: string): number => {
     const whole = scanCode(ctx.prefix + middle + ctx.suffix, comments);
-    const broken = whole.unmatchedClosers + whole.strayQuotes + (whole.openString ? 1 : 0);
+    const closers = whole.unmatchedClosers - (ctx.prefixIsFileStart ? 0 : whole.closersWithNothingOpen);
+    const broken = closers + whole.strayQuotes + (whole.openString ? 1 : 0);
     if (ctx.suffixIsFileEnd) return broken + whole.unclosed.length;
     const reach = suffixBackAtIndent(ctx.suffix, indent, middle.endsWith('\n'));
     const region = { start: ctx.prefix.length, end: ctx.prefix.length + middle.length };

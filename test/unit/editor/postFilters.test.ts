@@ -18,6 +18,8 @@ interface Golden {
   shape: CompletionShape;
   final?: boolean;
   languageId?: string;
+  /** Default true: a fixture's document is the whole file. */
+  prefixIsFileStart?: boolean;
   suffixIsFileEnd?: boolean;
   expected: string;
 }
@@ -29,7 +31,10 @@ describe('post-filter golden fixtures (fixtures/postFilters.json)', () => {
   test('the fixture file has cases', () => assert.ok(cases.length >= 25));
   for (const c of cases) {
     test(c.name, () => {
-      const context = { ...ctx(c.document, c.shape, c.final ?? true), languageId: c.languageId, suffixIsFileEnd: c.suffixIsFileEnd };
+      const context = {
+        ...ctx(c.document, c.shape, c.final ?? true), languageId: c.languageId, prefixIsFileStart: c.prefixIsFileStart ?? true,
+        suffixIsFileEnd: c.suffixIsFileEnd,
+      };
       assert.equal(applyPostFilters(c.completion, context), c.expected);
     });
   }
@@ -111,7 +116,7 @@ describe('keepSurroundingsBalanced on real code: it never cuts a true answer', (
         for (const suffixIsFileEnd of [undefined, false]) {
           const cut = tasks.filter((t) => keepSurroundingsBalanced(t.expected, {
             prefix: t.prefix, suffix: t.suffix, shape: 'multiLine', final: true, languageId: t.language,
-            suffixIsFileEnd: suffixIsFileEnd ?? t.suffixIsFileEnd,
+            prefixIsFileStart: t.prefixIsFileStart, suffixIsFileEnd: suffixIsFileEnd ?? t.suffixIsFileEnd,
           }) !== t.expected);
           assert.deepEqual(cut.map((t) => t.taskId), []);
         }
