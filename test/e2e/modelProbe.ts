@@ -54,6 +54,11 @@ function request(id: string, policy: PolicyName, prefix: string, suffix: string,
 /** Growth states (distinct stable prefixes) a probed context needs, and the count that ends the search early. */
 const MIN_GROWTH_STATES = 3;
 const PLENTY_GROWTH_STATES = 6;
+/** A final ghost text shorter than this decodes too fast for the sampled screen to see it grow. */
+const MIN_FINAL_CHARS = 10;
+
+const LANGUAGE_BY_EXTENSION: Readonly<Record<string, string>> = { '.ts': 'typescript', '.js': 'javascript', '.py': 'python' };
+const languageOf = (file: string): string | undefined => LANGUAGE_BY_EXTENSION[file.slice(file.lastIndexOf('.'))];
 
 /** Hand-written contexts like a user's, then held-out TS/JS infill tasks. */
 export function ghostCandidates(max = 25): CodeContext[] {
@@ -86,7 +91,11 @@ export class ModelProbe {
       for (const c of candidates) {
         const fitted = fitContext(c.prefix, c.suffix, { windowTokens: MODEL_WINDOW_TOKENS, canvasTokens: DEFAULT_SETTINGS.maxNewTokens });
         const shape = chooseCompletionShape(DEFAULT_SETTINGS.completionMode, fitted.prefix, fitted.suffix);
-        const filter = (text: string, final: boolean) => applyPostFilters(text, { prefix: fitted.prefix, suffix: fitted.suffix, shape, final });
+        // The editor's filter context: the probed file is exactly prefix + suffix.
+        const filter = (text: string, final: boolean) => applyPostFilters(text, {
+          prefix: fitted.prefix, suffix: fitted.suffix, shape, final, languageId: languageOf(c.file),
+          prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd,
+        });
         const growth: string[] = [];
         const result = await this.engine.complete(
           request(`probe-${++this.n}`, policy, fitted.prefix, fitted.suffix, DEFAULT_SETTINGS.maxNewTokens, shape === 'singleLine'),
@@ -100,7 +109,8 @@ export class ModelProbe {
         const final = filter(result.completion, true);
         tried.push(`${c.name}@${policy}: ${JSON.stringify(final)} (${growth.length} steps shown)`);
         // The screen is sampled, not stepped: prefer the context whose ghost text grows through the most states.
-        if (final && growth.length >= MIN_GROWTH_STATES && final.startsWith(growth[0]) && growth.length > (best?.growth.length ?? 0)) {
+        if (final.trim().length >= MIN_FINAL_CHARS && growth.length >= MIN_GROWTH_STATES && final.startsWith(growth[0]) &&
+          growth.length > (best?.growth.length ?? 0)) {
           best = { ...c, policy, growth, final };
           if (growth.length >= PLENTY_GROWTH_STATES) return { found: best, tried };
         }
