@@ -124,11 +124,11 @@ export const dropRestOfLineDuplicate: PostFilter = (text, ctx) => {
   const rest = currentLineSuffix(ctx.suffix).trimEnd();
   if (isBlank(rest) || isBlank(text)) return text;
   const linePrefix = currentLinePrefix(ctx.prefix);
+  const comments = lineCommentsOf(ctx.languageId);
   for (let k = Math.min(rest.length, text.length); k >= 1; k--) {
     const overlap = rest.slice(0, k);
     if (!text.endsWith(overlap) || /[\p{L}\p{N}_]/u.test(overlap) || isBlank(overlap)) continue;
     const kept = text.slice(0, text.length - k);
-    const comments = lineCommentsOf(ctx.languageId);
     if (imbalance(linePrefix + kept + rest, comments) <= imbalance(linePrefix + text + rest, comments)) return kept;
   }
   return text;
@@ -159,11 +159,11 @@ function suffixBackAtIndent(suffix: string, indent: number, firstLineIsWhole: bo
 /**
  * A finished completion must not leave the code around it less balanced than it was. It may not add unmatched
  * closers (a stray `}`; after a cut-off prefix a closer with nothing open in view may close a bracket before it) or
- * unterminated strings, nor unclosed brackets: counted over the whole file when the suffix
- * reaches its end, else the brackets it leaves open must close by the first suffix line back at its indentation
- * (`n = range(` before a complete next line fails both). Past a cut-off suffix without such a line they may still
- * close. The completion is cut back to its longest whole-line start that passes, or dropped. While decoding it
- * waits: the text may still close what it opened.
+ * unterminated strings, nor unclosed brackets: counted over the whole file when the suffix reaches its end, else the
+ * brackets it leaves open must close by the first suffix line back at its indentation (`n = range(` before a
+ * complete next line fails both). Past a cut-off suffix without such a line they may still close. The completion is
+ * cut back to its longest whole-line start that passes, or dropped. While decoding it waits: the text may still
+ * close what it opened.
  */
 export const keepSurroundingsBalanced: PostFilter = (text, ctx) => {
   if (!ctx.final || text === '') return text;
