@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { installVsix, makeStateDir, startCodeServer } from './codeServer.mjs';
 import { hostTarget, packageVsix } from './package.mjs';
-import { cacheDir, ensureCodeServer } from './toolchain.mjs';
+import { SetupError, setup } from './setup.mjs';
+import { cacheDir } from './toolchain.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const DEMO = path.join(ROOT, 'test', 'fixtures', 'demo-workspace');
@@ -37,7 +38,13 @@ if (code) {
   spawnSync(code, [workspace], { stdio: 'inherit', shell });
   console.log(`Opened ${workspace} in VS Code with the dLLM extension installed.`);
 } else {
-  await ensureCodeServer();
+  try {
+    await setup(['codeServer']);
+  } catch (e) {
+    if (!(e instanceof SetupError)) throw e;
+    console.error(`\nset-up failed:\n${e.message}`);
+    process.exit(1);
+  }
   const state = makeStateDir('start');
   installVsix(state, vsix);
   const server = await startCodeServer({ state, workspace, port: Number(process.env.PORT || 8080) });
