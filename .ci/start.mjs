@@ -26,18 +26,9 @@ function demoWorkspace() {
   return ws;
 }
 
-const [{ vsix, mb }] = await packageVsix([hostTarget()]);
-console.log(`\nbuilt ${path.relative(ROOT, vsix)} (${mb.toFixed(1)} MB)`);
-const workspace = demoWorkspace();
-
 const code = localCodeCli();
-if (code) {
-  const shell = process.platform === 'win32';
-  const install = spawnSync(code, ['--install-extension', vsix, '--force'], { stdio: 'inherit', shell });
-  if (install.status !== 0) process.exit(install.status ?? 1);
-  spawnSync(code, [workspace], { stdio: 'inherit', shell });
-  console.log(`Opened ${workspace} in VS Code with the dLLM extension installed.`);
-} else {
+if (!code) {
+  // code-server and what it needs (.ci/setup.mjs), before the build, so that a missing package stops us at once
   try {
     await setup(['codeServer']);
   } catch (e) {
@@ -45,6 +36,19 @@ if (code) {
     console.error(`\nset-up failed:\n${e.message}`);
     process.exit(1);
   }
+}
+
+const [{ vsix, mb }] = await packageVsix([hostTarget()]);
+console.log(`\nbuilt ${path.relative(ROOT, vsix)} (${mb.toFixed(1)} MB)`);
+const workspace = demoWorkspace();
+
+if (code) {
+  const shell = process.platform === 'win32';
+  const install = spawnSync(code, ['--install-extension', vsix, '--force'], { stdio: 'inherit', shell });
+  if (install.status !== 0) process.exit(install.status ?? 1);
+  spawnSync(code, [workspace], { stdio: 'inherit', shell });
+  console.log(`Opened ${workspace} in VS Code with the dLLM extension installed.`);
+} else {
   const state = makeStateDir('start');
   installVsix(state, vsix);
   const server = await startCodeServer({ state, workspace, port: Number(process.env.PORT || 8080) });
