@@ -221,6 +221,9 @@
       children.push(el('section', { id: 'last' }, [
         el('h2', { text: `${isLast ? 'Last request' : 'Selected request'}: ${shown.kind === 'fill' ? 'fill block' : 'inline completion'} in ${shown.file}` }),
         el('p', { class: 'muted', text: `${new Date(shown.at).toLocaleTimeString()} · ${shown.languageId} · ${shown.policy} · stopped: ${shown.stopReason}` }),
+        ...(shown.heldBackReason
+          ? [el('p', { id: 'held-back', class: 'warning', text: `Held back, not shown: ${shown.heldBackReason}. dLLM: Trigger Completion shows it.` })]
+          : shown.confidence !== undefined ? [el('p', { id: 'confidence', class: 'muted', text: `Confidence ${fmt(shown.confidence, 2)} (shown)` })] : []),
         requestCards(shown, snapshot.measuringBaselines),
         tokenMap(shown),
         commitsChart(shown),
