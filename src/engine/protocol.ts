@@ -17,7 +17,9 @@ export type CommitRule =
   | 'token-cluster'
   | 'temporal'
   | 'fallback-best'
-  | 'early-exit';
+  | 'early-exit'
+  /** Shifted models: the unconditional first commit of a block's first pass (reference Dream samplers). */
+  | 'block-first';
 
 /** Block KV cache mode (Fast-dLLM): none, prefix (K/V before the block), dual (prefix and suffix). */
 export const CACHE_MODES = ['none', 'prefix', 'dual'] as const;
@@ -192,6 +194,7 @@ export interface EngineErrorInfo {
     | 'UNKNOWN_EP'
     | 'BAD_INPUT'
     | 'OUT_OF_MEMORY'
+    | 'MODEL_TOO_LARGE'
     | 'WORKER_CRASHED'
     | 'CANCELLED'
     | 'INTERNAL';
