@@ -1,5 +1,6 @@
 // Command line (and library) entry: `infill` completes a JSONL of tasks, `bench` compares the policies.
 //   node dist/cli.js infill --tasks IN.jsonl --policy NAME [--model DIR] [--max-new-tokens N] [--ep NAME] --out OUT.jsonl
+//   node dist/cli.js check-model --model DIR [--ep NAME]
 //   node dist/cli.js bench [--sets LIST] [--limit N] [--policies LIST] [--out BENCHMARKS.md]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { DEFAULT_VARIANTS, markdownReport, parseVariant, runBench } from './bench/bench';
 import { TASK_SETS } from './bench/taskSets';
+import { checkModel, formatCheckModelReport } from './engine/checkModel';
 import { DEFAULT_MAX_NEW_TOKENS } from './engine/defaults';
 import { Engine } from './engine/engine';
 import { EngineError, toEngineError } from './engine/errors';
@@ -25,6 +27,14 @@ const USAGE = `dLLM code engine CLI
       Input lines: {"task_id", "prefix", "suffix", "language"?}; other fields are ignored.
       Output lines: {"task_id", "completion", "nfe", "ms", "tokens"} (or {"task_id", "error": {code, message}}).
       --out - writes to stdout.
+
+  node dist/cli.js check-model --model DIR [--ep NAME] [--json REPORT.json]
+      Replays the converter's self_check.json through onnxruntime on that execution provider; prints the provider that
+      ran (and why it fell back), top-1 agreement and max |Δp|; exits 1 below the thresholds of the model's precision.
+
+  node dist/cli.js check-model --model DIR [--ep NAME] [--json REPORT.json]
+      Replays the converter's self_check.json through onnxruntime on that execution provider; prints the provider that
+      ran (and why it fell back), top-1 agreement and max |Δp|; exits 1 below the thresholds of the model's precision.
 
   node dist/cli.js bench [--sets ${TASK_SETS.map((s) => s.name).join(',')}] [--limit N]
                          [--policies ${DEFAULT_VARIANTS.join(',')}]
@@ -180,6 +190,13 @@ export async function main(argv: string[]): Promise<number> {
       `${(summary.nfe / Math.max(1, summary.tasks - summary.errors)).toFixed(1)}, ${summary.ms.toFixed(0)} ms decoding\n`);
     return summary.errors ? 1 : 0;
   }
+  if (command === 'check-model') {
+    if (!values.model) throw new EngineError('BAD_INPUT', 'check-model needs --model DIR (a converted model folder).');
+    const report = await checkModel(modelDir, ep);
+    process.stdout.write(formatCheckModelReport(report) + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
+    return report.ok ? 0 : 1;
+  }
   if (command === 'bench') {
     const repoTsjs = findUp(path.join('models', 'eval', 'tsjs-infill.jsonl')) ?? path.resolve('models', 'eval', 'tsjs-infill.jsonl');
     const report = await runBench({
@@ -204,7 +221,7 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return 0;
   }
-  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, bench, help.`);
+  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, check-model, bench, help.`);
 }
 
 if (require.main === module) {

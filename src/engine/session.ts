@@ -229,6 +229,11 @@ export class ModelSession {
     return { stats, present };
   };
 
+  /** Runs the graph on raw feeds (check-model replays the converter's self-check inputs). */
+  run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+    return this.session.run(feeds);
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
