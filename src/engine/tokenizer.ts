@@ -39,10 +39,13 @@ export class TextTokenizer {
     let maxId = -1;
     for (const id of tokenizer.get_vocab(true).values()) maxId = Math.max(maxId, id);
     const vocabSize = maxId + 1;
-    if (vocabSize !== config.vocabSize) {
+    // Format 2 allows an embedding padded beyond the tokenizer (Qwen2.5: 151,936 rows, 151,665 ids); the graph never
+    // predicts the padding rows, and checkId catches one that does.
+    const fits = config.formatVersion >= 2 ? vocabSize <= config.vocabSize : vocabSize === config.vocabSize;
+    if (!fits) {
       throw new EngineError('VOCAB_MISMATCH',
         `Tokenizer and model disagree: tokenizer.json has ${vocabSize} token ids, config.json says vocab_size ` +
-        `${config.vocabSize}. The model folder mixes files from different models.`);
+        `${config.vocabSize}${config.formatVersion >= 2 ? ' (it may be larger, never smaller)' : ''}. The model folder mixes files from different models.`);
     }
     const specials = tokenizer.get_added_tokens_decoder();
     for (const [what, id] of [['mask', config.maskId], ['pad', config.padId], ['bos', config.bosId]] as const) {

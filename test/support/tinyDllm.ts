@@ -148,6 +148,8 @@ export interface TinyModelOptions {
   /** Replaces or adds config.json fields. */
   config?: Record<string, unknown>;
   seed?: number;
+  /** Embedding rows beyond the tokenizer (as Qwen2.5 pads 151,665 ids to 151,936); they get a -100 logit bias. */
+  vocabPadding?: number;
 }
 
 /**
@@ -164,7 +166,9 @@ export function writeTinyModelDir(tokenizerFile: string, o: TinyModelOptions = {
     ids[content] = next;
     tokenizer.added_tokens.push({ id: next++, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
   }
-  const vocabSize = next;
+  const vocabSize = next + (o.vocabPadding ?? 0);
+  const favour = { ...o.favour };
+  for (let id = next; id < vocabSize; id++) favour[id] = -100;
   const kvDtype = o.kvDtype ?? 'float32';
   const config: Record<string, any> = {
     name: `tiny-${o.attention ?? 'bidirectional'}-${kvDtype}`, format_version: 2, vocab_size: vocabSize,
@@ -182,7 +186,7 @@ export function writeTinyModelDir(tokenizerFile: string, o: TinyModelOptions = {
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
   fs.writeFileSync(path.join(dir, 'model.onnx'), tinyDllmGraph({
     vocabSize, nLayers: config.n_layers, nKvHeads: config.n_kv_heads, headDim: config.head_dim, topK: config.top_k,
-    kvDtype, favour: o.favour, seed: o.seed,
+    kvDtype, favour, seed: o.seed,
   }));
   return { dir, config };
 }

@@ -91,6 +91,16 @@ test('a model larger than the free memory fails with MODEL_TOO_LARGE before load
   }
 });
 
+test('format 2: an embedding padded beyond the tokenizer loads and decodes (format 1 stays strict)', async () => {
+  const { dir, config } = writeTinyModelDir(TOKENIZER, { vocabPadding: 13 });
+  const engine = new Engine({ modelDir: dir, executionProvider: 'cpu' });
+  const r = await engine.complete({ id: 'pad', ...SAMPLE, policy: 'r2', maxNewTokens: 8 });
+  assert.ok(r.tokenIds.every((id) => id < config.vocab_size - 13));
+  await engine.dispose();
+  const v1 = readModelConfig(path.join(dir, 'config.json'));
+  assert.throws(() => TextTokenizer.load(path.join(dir, 'tokenizer.json'), { ...v1, formatVersion: 1 }), /disagree/);
+});
+
 const VARIANTS = [
   { attention: 'bidirectional', kvDtype: 'float32', logitShift: 0 },
   { attention: 'bidirectional', kvDtype: 'float16', logitShift: 1 },
