@@ -129,7 +129,7 @@ export class EngineSession implements vscode.Disposable {
         onStep?.(e);
       });
       const m = result.metrics;
-      this.log.info(`${request.id}: ${result.cancelled ? 'cancelled' : 'done'} in ${Date.now() - t0} ms, ${m.tokens} tokens in ` +
+      this.log.info(`${request.id} [${this.engineStatus.modelName ?? 'model'}]: ${result.cancelled ? 'cancelled' : 'done'} in ${Date.now() - t0} ms, ${m.tokens} tokens in ` +
         `${m.nfe} steps (${m.policy}, −${m.stepsSavedVsLladaPct}% vs llada), stop: ${result.stopReason}`);
       this.log.trace(`${request.id}: completion ${JSON.stringify(result.completion)}`);
       const summary = summarize(result, origin.kind, origin.document.languageId, path.basename(origin.document.uri.path));
@@ -158,6 +158,52 @@ export class EngineSession implements vscode.Disposable {
 
   cancel(requestId: string): void {
     (this.testClient ?? this.client)?.cancel(requestId);
+  }
+
+  /** Cancels every request in flight (before a model switch: nothing keeps decoding on the old model). */
+  cancelAll(): void {
+    for (const id of this.running.keys()) this.cancel(id);
+  }
+
+  /** The model folder the settings point at. */
+  get modelDir(): string {
+    return this.engineConfig().modelDir;
+  }
+
+  /**
+   * Loads the configured model now, with a cancellable progress notification (onnxruntime reports no progress, so it
+   * shows the elapsed time). Cancel stops the worker, which abandons the load. Resolves true when the model is ready.
+   */
+  async loadModel(label: string): Promise<boolean> {
+    this.cancelAll();
+    this.onSettingsChanged(); // the worker switches model: queued and running decodes of the old one are cancelled
+    const client = this.ensureClient();
+    const id = newRequestId('inline').replace('inline', 'load');
+    return vscode.window.withProgress({
+      location: vscode.ProgressLocation.Notification, title: `dLLM: loading ${label}`, cancellable: true,
+    }, async (progress, token) => {
+      const t0 = Date.now();
+      const timer = setInterval(() => progress.report({ message: `${Math.round((Date.now() - t0) / 1000)} s` }), 1000);
+      let cancelled = false;
+      const cancel = token.onCancellationRequested(() => {
+        cancelled = true;
+        this.log.info(`loading ${label} cancelled after ${Date.now() - t0} ms`);
+        void this.restart();
+      });
+      try {
+        // A one-token request: the worker loads the model for it; nothing is recorded in the session stats.
+        await client.complete({ id, prefix: '\n', suffix: '', maxNewTokens: 1, policy: 'llada', emitSteps: false, editorKey: 'dllm:load' });
+        this.log.info(`${label} loaded in ${Date.now() - t0} ms (${this.engineStatus.executionProvider ?? '?'})`);
+        return true;
+      } catch (err) {
+        if (cancelled || isCancellation(err)) return false;
+        this.errors.report(`Loading ${label} failed`, err);
+        return false;
+      } finally {
+        clearInterval(timer);
+        cancel.dispose();
+      }
+    });
   }
 
   /** Stops the worker; the next request starts a fresh one (after a settings fix, or a stuck model). */

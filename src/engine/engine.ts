@@ -63,6 +63,7 @@ export class Engine {
     if (this.loaded) {
       return {
         ...base, state: this.busy ? 'busy' : 'ready', modelName: this.loaded.config.name,
+        modelFamily: this.loaded.config.family, modelPrecision: this.loaded.config.precision, modelParams: this.loaded.config.nParams,
         executionProvider: this.loaded.session.executionProvider, fallbackReason: this.loaded.session.fallbackReason,
       };
     }

@@ -169,6 +169,10 @@ export interface CompletionResult {
 export interface EngineStatus {
   state: 'idle' | 'loading' | 'ready' | 'busy' | 'error';
   modelName?: string;
+  /** The loaded model's family, precision and parameter count (format 2 config; the bundled model: dllm-code). */
+  modelFamily?: string;
+  modelPrecision?: string;
+  modelParams?: number;
   modelDir?: string;
   /** The provider asked for (settings), next to the one in use. */
   requestedExecutionProvider?: ExecutionProviderName;
