@@ -12,7 +12,7 @@ import { ErrorNotifier, type Logger } from './logger';
 import { describeModelFolder, formatBytes, formatCount, modelPickItems } from './modelChoices';
 import { PlaceholderLensProvider } from './placeholderLens';
 import { GhostTextRefresher } from './progressiveGhost';
-import { SessionStats } from './sessionStats';
+import { SessionStats } from '../completion/sessionStats';
 import { STATUS_MENU_COMMAND, StatusBar } from './statusBar';
 import { showStatusMenu } from './statusMenu';
 import { StatsPanel } from './statsPanel';
