@@ -9,7 +9,7 @@ import { BUNDLED_MODEL_DIR, EngineSession, resolveModelDir } from './engineSessi
 import { FillBlockController } from './fillBlock';
 import { DllmInlineProvider, docKeyOf } from './inlineProvider';
 import { ErrorNotifier, type Logger } from './logger';
-import { describeModelFolder, formatBytes, formatCount, modelPickItems } from './modelChoices';
+import { describeModelFolder, formatBytes, formatCount, modelPickItems } from '../completion/modelChoices';
 import { PlaceholderLensProvider } from './placeholderLens';
 import { GhostTextRefresher } from './progressiveGhost';
 import { SessionStats } from '../completion/sessionStats';
