@@ -270,8 +270,9 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
     const block = sequence.subarray(s, e);
     const firstRow = chunk.indexOf(s);
     const schedule = spec.base === 'low-confidence' ? lladaSchedule(blockMasks[b], Math.max(1, lladaBlockSteps[b])) : [];
-    // Row read for block position i: its own, or the one before it in feed order when shifted.
-    const readRow = (i: number) => firstRow + i - logitShift;
+    // Row read for block position i: its own, or the one before it in feed order when shifted. With nothing at all
+    // before the canvas (an empty file and no BOS), the first position reads its own row, as decode() does.
+    const readRow = (i: number) => (firstRow + i - logitShift < 0 && !carried ? firstRow + i : firstRow + i - logitShift);
     const outputRows = blockPositions.map((_, i) => readRow(i)).filter((row) => row >= 0);
     let pass = 0;
     while (block.includes(maskId)) {
@@ -286,9 +287,7 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
       queryTokens += chunk.length;
       const stats: PositionStats[] = blockPositions.map((_, i) => {
         const row = readRow(i);
-        if (row >= 0) return result.stats[outputRows.indexOf(row)];
-        if (!carried) throw new Error('block-causal decoding: a shifted model needs a token before the canvas');
-        return carried;
+        return row >= 0 ? result.stats[outputRows.indexOf(row)] : carried!;
       });
       if (model.checkId) for (const st of stats) model.checkId(st.tokenId);
       const firstPass = pass === 0;

@@ -246,6 +246,18 @@ test('block-causal decoding: every policy finishes, and the streaming early exit
   assert.deepEqual(Array.from(outcome.canvas.slice(4)), Array(8).fill(PAD));
 });
 
+test('block-causal shifted model with nothing before the canvas (empty file, no BOS) still decodes', async () => {
+  const layout = canvas(0, 6, 0, false);
+  const { model, calls } = fakeModel('block-causal', 1, 4);
+  const options = defaultDecodeOptions('r2');
+  const outcome = await decode(model, {
+    sequence: layout.sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd,
+    spec: policySpec('r2', options), thresholds: DEFAULT_THRESHOLDS, options,
+  });
+  assert.ok(!outcome.canvas.includes(MASK));
+  assert.deepEqual(pastPositions(calls.at(-1)!.past), [0, 1, 2, 3]);
+});
+
 test('shifted models: a block\'s first pass commits only its first position (reference Dream samplers)', async () => {
   for (const policy of ['fast-dllm', 'r2', 'streaming'] as PolicyName[]) {
     for (const attention of ['bidirectional', 'block-causal'] as const) {
