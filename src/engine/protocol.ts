@@ -129,6 +129,8 @@ export interface RequestMetrics {
   committedPositions: number;
   /** Tokens fed to the model over all passes (a cost measure next to NFE). */
   queryTokens: number;
+  /** Block-causal models: passes that only fill the cache (prompt prefill, finished blocks), not counted in NFE. */
+  contextPasses?: number;
   /** Prompt tokens kept, and characters dropped by truncation around the cursor (0 = nothing dropped). */
   prefixTokens: number;
   suffixTokens: number;
