@@ -657,13 +657,16 @@ def kv_type(precision):
     return TensorProto.FLOAT16 if precision == 'fp16' else TensorProto.FLOAT
 
 
+EXTERNAL_DATA_ABOVE = 1.9e9  # bytes of weights; protobuf files cannot pass 2 GB
+
+
 def save_model(model, path):
     """Plain protobuf under 2 GB; above, weights go to model.onnx.data next to it (ONNX external data)."""
     size = sum(t.ByteSize() for t in model.graph.initializer)
     data = path + '.data'
     if os.path.exists(data):
         os.remove(data)
-    if size > 1.9e9:
+    if size > EXTERNAL_DATA_ABOVE:
         onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
                         location=os.path.basename(data), size_threshold=1024)
         onnx.checker.check_model(path)

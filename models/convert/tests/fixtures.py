@@ -239,7 +239,7 @@ def write_qwen25_coder_05b_shape(root, seed=0):
     json.dump(tok, open(os.path.join(out, 'tokenizer.json'), 'w'))
     D, H, KV, hd, inter, vocab, layers = 896, 14, 2, 64, 4864, 151936, 24
     tensors = {}
-    tensors['model.embed_tokens.weight'] = rnd(rng, vocab, D, std=0.5)
+    tensors['model.embed_tokens.weight'] = rnd(rng, vocab, D, std=0.05)  # logits neither flat nor saturated
     tensors['model.norm.weight'] = 1 + rnd(rng, D, std=0.1)
     for i in range(layers):
         p = f'model.layers.{i}.'

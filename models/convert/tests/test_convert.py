@@ -168,6 +168,23 @@ class TestConvert(Fixtures):
         self.assertEqual((config['attention'], config['block_size'], config['logit_shift'], config['mask_token_id']),
                          ('block-causal', 8, 0, spec['ids']['<|fim_middle|>']))
 
+    def test_external_data_when_the_weights_are_large(self):
+        node, why = node_with_ort()
+        if not node:
+            self.skipTest(why)
+        ckpt, _ = self.ckpts['sdar-tiny']
+        out = os.path.join(self.tmp, 'out-external')
+        argv, limit = sys.argv, from_hf.EXTERNAL_DATA_ABOVE
+        try:
+            from_hf.EXTERNAL_DATA_ABOVE = 0  # as if the weights were over 1.9 GB
+            sys.argv = ['from_hf.py', '--checkpoint', ckpt, '--out', out, '--precision', 'int4']
+            from_hf.main()
+        finally:
+            sys.argv, from_hf.EXTERNAL_DATA_ABOVE = argv, limit
+        self.assertTrue(os.path.getsize(os.path.join(out, 'model.onnx.data')) > os.path.getsize(os.path.join(out, 'model.onnx')))
+        run = subprocess.run([node, os.path.join(CONVERT, 'run_onnx.mjs'), out], capture_output=True, text=True)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+
     def test_every_family_at_every_precision_matches_in_onnxruntime(self):
         node, why = node_with_ort()
         if not node:
