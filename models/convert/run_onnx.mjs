@@ -54,7 +54,8 @@ function measure(out, want, nearTieGap) {
     maxDeltaP = Math.max(maxDeltaP, Math.abs(out.top_probs.data[i * K] - want.top_probs.data[i * K]));
     maxDeltaEntropy = Math.max(maxDeltaEntropy, Math.abs(out.neg_entropy.data[i] - want.neg_entropy.data[i]));
   }
-  return { positions: counted + nearTies, top1Agreement: counted ? agree / counted : 1, nearTiesSkipped: nearTies,
+  // null when every position is a near tie: no evidence either way (the Δp bound still applies)
+  return { positions: counted + nearTies, top1Agreement: counted ? agree / counted : null, nearTiesSkipped: nearTies,
     maxAbsDeltaP: maxDeltaP, maxAbsDeltaNegEntropy: maxDeltaEntropy };
 }
 
@@ -73,10 +74,11 @@ for (const c of check.cases) {
   for (const id of out.top_ids.data) maxId = Math.max(maxId, Number(id));
   const presentShape = out.present_keys.dims;
   const row = {
-    case: c.name, ...gate, fp32Top1Agreement: fp32.top1Agreement, fp32MaxAbsDeltaP: fp32.maxAbsDeltaP, maxTopId: maxId,
+    case: c.name, ...gate, fp32Top1Agreement: fp32.top1Agreement, fp32NearTiesSkipped: fp32.nearTiesSkipped,
+    fp32MaxAbsDeltaP: fp32.maxAbsDeltaP, maxTopId: maxId,
     presentKeys: presentShape, presentType: out.present_keys.type,
   };
-  row.ok = gate.top1Agreement >= thresholds.min_top1_agreement && gate.maxAbsDeltaP <= thresholds.max_abs_delta_p &&
+  row.ok = (gate.top1Agreement ?? 1) >= thresholds.min_top1_agreement && gate.maxAbsDeltaP <= thresholds.max_abs_delta_p &&
     presentShape[2] === (config.n_kv_heads ?? config.n_heads);
   if (!row.ok) failed++;
   console.log(JSON.stringify(row));
