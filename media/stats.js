@@ -56,7 +56,10 @@
   function engineLine(s) {
     const e = s.engine;
     const parts = [];
-    if (e && e.modelName) parts.push(`model ${e.modelName}`);
+    if (e && e.modelName) {
+      const facts = [e.modelFamily, e.modelPrecision].filter(Boolean).join(', ');
+      parts.push(`model ${e.modelName}${facts ? ` (${facts})` : ''}`);
+    }
     if (e && e.executionProvider) parts.push(`on ${e.executionProvider}`);
     if (e && e.state) parts.push(e.state);
     if (s.last) parts.push(`policy ${s.last.policy}, ${s.last.cache} cache`);

@@ -2,6 +2,7 @@
 // editor's inline pipeline on them, `bench` compares the policies, `bench --replay` replays typing.
 //   node dist/cli.js infill --tasks IN.jsonl --policy NAME [--model DIR] [--max-new-tokens N] [--ep NAME] --out OUT.jsonl
 //   node dist/cli.js complete --tasks IN.jsonl --out OUT.jsonl [--policy P] [--model DIR] [--min-confidence X]
+//   node dist/cli.js check-model --model DIR [--ep NAME]
 //   node dist/cli.js bench [--sets LIST] [--limit N] [--policies LIST] [--out BENCHMARKS.md]
 //   node dist/cli.js bench --replay [--tasks models/eval/replay-tasks.jsonl] [--policies LIST] [--json REPORT.json]
 import fs from 'node:fs';
@@ -16,6 +17,7 @@ import {
 import { type PipelineSettings, runCompletion } from './completion/pipeline';
 import { DEFAULT_SETTINGS } from './config';
 import { TASK_SETS } from './bench/taskSets';
+import { checkModel, formatCheckModelReport } from './engine/checkModel';
 import { DEFAULT_MAX_NEW_TOKENS } from './engine/defaults';
 import { Engine } from './engine/engine';
 import { EngineError, toEngineError } from './engine/errors';
@@ -34,6 +36,14 @@ const USAGE = `dLLM code engine CLI
       Input lines: {"task_id", "prefix", "suffix", "language"?}; other fields are ignored.
       Output lines: {"task_id", "completion", "nfe", "ms", "tokens"} (or {"task_id", "error": {code, message}}).
       --out - writes to stdout.
+
+  node dist/cli.js check-model --model DIR [--ep NAME] [--json REPORT.json]
+      Replays the converter's self_check.json through onnxruntime on that execution provider; prints the provider that
+      ran (and why it fell back), top-1 agreement and max |Δp|; exits 1 below the thresholds of the model's precision.
+
+  node dist/cli.js check-model --model DIR [--ep NAME] [--json REPORT.json]
+      Replays the converter's self_check.json through onnxruntime on that execution provider; prints the provider that
+      ran (and why it fell back), top-1 agreement and max |Δp|; exits 1 below the thresholds of the model's precision.
 
   node dist/cli.js bench [--sets ${TASK_SETS.map((s) => s.name).join(',')}] [--limit N]
                          [--policies ${DEFAULT_VARIANTS.join(',')}]
@@ -378,6 +388,13 @@ export async function main(argv: string[]): Promise<number> {
     if (values.svg) fs.writeFileSync(values.svg, gateCurveSvg(report));
     return 0;
   }
+  if (command === 'check-model') {
+    if (!values.model) throw new EngineError('BAD_INPUT', 'check-model needs --model DIR (a converted model folder).');
+    const report = await checkModel(modelDir, ep);
+    process.stdout.write(formatCheckModelReport(report) + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
+    return report.ok ? 0 : 1;
+  }
   if (command === 'bench') {
     const repoTsjs = findUp(path.join('models', 'eval', 'tsjs-infill.jsonl')) ?? path.resolve('models', 'eval', 'tsjs-infill.jsonl');
     const report = await runBench({
@@ -402,7 +419,7 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return 0;
   }
-  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, complete, bench, replay-tasks, help.`);
+  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, complete, check-model, bench, replay-tasks, help.`);
 }
 
 if (require.main === module) {
