@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { FILL_ACTIVE_CONTEXT } from '../commandIds';
 import type { StepEvent } from '../engine/protocol';
 import { type EngineSession, newRequestId } from './engineSession';
+import { renderCanvas } from './fillCanvas';
 import { FillDecorations } from './fillDecorations';
 import { findAllFillTargets, fillAllEdits, fillPieces, MAX_FILL_ALL_REGIONS, targetContext } from './fillAllTargets';
 import { docKeyOf } from './inlineProvider';
@@ -117,8 +118,11 @@ export class FillAllController implements vscode.Disposable {
   private readonly decorations = new FillDecorations();
   private readonly startEmitter = new vscode.EventEmitter<FillAllStarted>();
   private readonly activeEmitter = new vscode.EventEmitter<void>();
+  private readonly drawEmitter = new vscode.EventEmitter<string[]>();
   /** Internal, for tests: a Fill All has started decoding. */
   readonly onDidStart = this.startEmitter.event;
+  /** Internal, for tests: the canvas text drawn over each region (masks as "░"), on every redraw. */
+  readonly onDidDraw = this.drawEmitter.event;
   readonly onDidChangeActive = this.activeEmitter.event;
 
   constructor(private readonly engine: EngineSession, private readonly log: Logger) {}
@@ -190,6 +194,7 @@ export class FillAllController implements vscode.Disposable {
       this.decorations.showMany(e, targets.map((t, i) => ({
         region: fill.range(i), canvas: canvases[i] ?? [], answerStartsOnNewLine: t.leading.includes('\n'),
       })));
+      this.drawEmitter.fire(targets.map((_, i) => renderCanvas(canvases[i] ?? [])));
     };
     redraw(holeTokens.map((n) => new Array(n).fill(null)));
     const total = holeTokens.reduce((a, b) => a + b, 0);
@@ -326,6 +331,7 @@ export class FillAllController implements vscode.Disposable {
     this.decorations.dispose();
     this.startEmitter.dispose();
     this.activeEmitter.dispose();
+    this.drawEmitter.dispose();
   }
 }
 
