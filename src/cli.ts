@@ -2,12 +2,14 @@
 // `bench` compares the policies.
 //   node dist/cli.js fill --tasks IN.jsonl --out OUT.jsonl [--mode joint|sequential] [--policy P] [--model DIR]
 //   node dist/cli.js infill --tasks IN.jsonl --policy NAME [--model DIR] [--max-new-tokens N] [--ep NAME] --out OUT.jsonl
+//   node dist/cli.js fill-bench [--sets humaneval,tsjs] [--limit N] [--policies r2#final,...] [--out TABLE.md]
 //   node dist/cli.js bench [--sets LIST] [--limit N] [--policies LIST] [--out BENCHMARKS.md]
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { DEFAULT_VARIANTS, markdownReport, parseVariant, runBench } from './bench/bench';
+import { fillBenchMarkdown, runFillBench } from './bench/fillAllBench';
 import { TASK_SETS } from './bench/taskSets';
 import { DEFAULT_MAX_NEW_TOKENS } from './engine/defaults';
 import { Engine } from './engine/engine';
@@ -34,6 +36,9 @@ const USAGE = `dLLM code engine CLI
       hole 1 and 2, ..., code after the last hole], "hole_tokens"?: [n1, n2, ...]} (default --max-new-tokens per hole).
       joint (default): all holes in one decode (grouped when they do not fit the window); sequential: one hole after
       another, each seeing the earlier answers. Output lines: {"task_id", "fills": [...], "nfe", "ms"}.
+
+  node dist/cli.js fill-bench [--sets humaneval,tsjs] [--limit N] [--policies r2#final,...] [--max-new-tokens N] [--out TABLE.md]
+      Multi-hole tasks (2-4 one-line holes) from HumanEval and the TS/JS set, joint against sequential filling.
 
   node dist/cli.js bench [--sets ${TASK_SETS.map((s) => s.name).join(',')}] [--limit N]
                          [--policies ${DEFAULT_VARIANTS.join(',')}]
@@ -272,6 +277,26 @@ export async function main(argv: string[]): Promise<number> {
       `${(summary.nfe / Math.max(1, summary.tasks - summary.errors)).toFixed(1)}, ${summary.ms.toFixed(0)} ms decoding\n`);
     return summary.errors ? 1 : 0;
   }
+  if (command === 'fill-bench') {
+    const repoTsjs = findUp(path.join('models', 'eval', 'tsjs-infill.jsonl')) ?? path.resolve('models', 'eval', 'tsjs-infill.jsonl');
+    const rows = await runFillBench({
+      modelDir,
+      dirs: {
+        humanEval: values.shared ? path.resolve(values.shared, 'eval', 'human-eval-infilling') : defaultHumanEvalDir(),
+        tsjs: values.tsjs ? path.resolve(values.tsjs) : repoTsjs,
+      },
+      variants: (values.policies ? values.policies.split(',') : ['r2#final']).map(parseVariant),
+      sets: values.sets ? values.sets.split(',').map((x) => x.trim()) : undefined,
+      limit: positiveInt('limit', values.limit),
+      holeTokens: positiveInt('max-new-tokens', values['max-new-tokens']) ?? 32,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    const markdown = fillBenchMarkdown(rows, ['node dist/cli.js', ...argv].join(' '));
+    if (values.out) fs.writeFileSync(values.out, markdown + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify(rows, null, 1) + '\n');
+    process.stdout.write(markdown + '\n');
+    return 0;
+  }
   if (command === 'bench') {
     const repoTsjs = findUp(path.join('models', 'eval', 'tsjs-infill.jsonl')) ?? path.resolve('models', 'eval', 'tsjs-infill.jsonl');
     const report = await runBench({
@@ -296,7 +321,7 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return 0;
   }
-  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, fill, bench, help.`);
+  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, fill, fill-bench, bench, help.`);
 }
 
 if (require.main === module) {
