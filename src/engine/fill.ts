@@ -96,7 +96,7 @@ export async function runFill(model: LoadedModel, decodeModel: DecodeModel, requ
       const suffixIds = tokenizer.encode(window.suffix);
       const prefixEnough = window.prefix.length === prefix.length || prefixIds.length >= budget;
       const suffixEnough = window.suffix.length === suffix.length || suffixIds.length >= budget;
-      if (prefixEnough && suffixEnough) return { prefixIds, suffixIds };
+      if (prefixEnough && suffixEnough) return { prefixIds, suffixIds, prefixCut: window.prefix.length < prefix.length };
     }
   };
   // Token ids per hole as decoded so far (for the stable prefix of step events).
@@ -136,10 +136,10 @@ export async function runFill(model: LoadedModel, decodeModel: DecodeModel, requ
       const prefixText = textBefore(first);
       const suffixText = textAfter(last);
       const budget = config.maxLength - inner;
-      const { prefixIds, suffixIds } = encodeContext(prefixText, suffixText, budget);
-      let hasBos = useBos;
+      const { prefixIds, suffixIds, prefixCut } = encodeContext(prefixText, suffixText, budget);
+      let hasBos = useBos && !prefixCut;
       let [keepPrefix, keepSuffix] = contextBudget(prefixIds.length, suffixIds.length, budget - (hasBos ? 1 : 0), SUFFIX_BUDGET_SHARE);
-      if (hasBos && (keepPrefix < prefixIds.length || tokenizer.decode(prefixIds).length < prefixText.length)) {
+      if (hasBos && keepPrefix < prefixIds.length) {
         hasBos = false; // a truncated prefix no longer starts the file
         [keepPrefix, keepSuffix] = contextBudget(prefixIds.length, suffixIds.length, budget, SUFFIX_BUDGET_SHARE);
       }
