@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { installVsix, makeStateDir, startCodeServer } from './codeServer.mjs';
 import { hostTarget, packageVsix } from './package.mjs';
-import { cacheDir, ensureCodeServer } from './toolchain.mjs';
+import { SetupError, setup } from './setup.mjs';
+import { cacheDir } from './toolchain.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const DEMO = path.join(ROOT, 'test', 'fixtures', 'demo-workspace');
@@ -25,11 +26,22 @@ function demoWorkspace() {
   return ws;
 }
 
+const code = localCodeCli();
+if (!code) {
+  // code-server and what it needs (.ci/setup.mjs), before the build, so that a missing package stops us at once
+  try {
+    await setup(['codeServer']);
+  } catch (e) {
+    if (!(e instanceof SetupError)) throw e;
+    console.error(`\nset-up failed:\n${e.message}`);
+    process.exit(1);
+  }
+}
+
 const [{ vsix, mb }] = await packageVsix([hostTarget()]);
 console.log(`\nbuilt ${path.relative(ROOT, vsix)} (${mb.toFixed(1)} MB)`);
 const workspace = demoWorkspace();
 
-const code = localCodeCli();
 if (code) {
   const shell = process.platform === 'win32';
   const install = spawnSync(code, ['--install-extension', vsix, '--force'], { stdio: 'inherit', shell });
@@ -37,7 +49,6 @@ if (code) {
   spawnSync(code, [workspace], { stdio: 'inherit', shell });
   console.log(`Opened ${workspace} in VS Code with the dLLM extension installed.`);
 } else {
-  await ensureCodeServer();
   const state = makeStateDir('start');
   installVsix(state, vsix);
   const server = await startCodeServer({ state, workspace, port: Number(process.env.PORT || 8080) });

@@ -35,6 +35,30 @@ export function node24Env(env = process.env) {
   return { ...env, PATH: `${dir}${path.delimiter}${env.PATH ?? ''}` };
 }
 
+/** Variables npm computes for the script it runs (`npm start`, `npm test`) from its own Node and folder. */
+const NPM_SCRIPT_VARS = new Set(['NODE', 'INIT_CWD', 'npm_command', 'npm_execpath', 'npm_node_execpath',
+  'npm_config_user_agent', 'npm_config_node_gyp', 'npm_config_npm_version', 'npm_config_call',
+  'npm_config_prefix', 'npm_config_global_prefix', 'npm_config_local_prefix']);
+
+/**
+ * `env` as a plain shell has it, without what npm put in for the running script. A child npm reads npm_config_* as its
+ * own config, so under `npm start` it would inherit `user-agent: npm/… node/v20…`, and code-server's postinstall reads
+ * the Node version from that string ("code-server currently requires node v24 … you are on node v20").
+ * Other npm_config_* (a registry or proxy the user exported) are kept.
+ */
+export function withoutNpmScriptEnv(env = process.env) {
+  const clean = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (NPM_SCRIPT_VARS.has(key) || /^npm_(package|lifecycle)_/.test(key)) continue;
+    clean[key] = value;
+  }
+  // npm also puts the project's node_modules/.bin folders and its node-gyp shim in front of PATH.
+  clean.PATH = (env.PATH ?? '').split(path.delimiter)
+    .filter((d) => d && !/[\\/]node_modules[\\/]\.bin$/.test(d) && !/[\\/]node-gyp-bin$/.test(d))
+    .join(path.delimiter);
+  return clean;
+}
+
 function log(msg) {
   console.log(`[toolchain] ${msg}`);
 }
@@ -93,7 +117,8 @@ const npmQuiet = ['--no-save', '--no-audit', '--no-fund', '--loglevel=error'];
 
 export async function ensureNode24() {
   await installOnce(node24Prefix(), () => fs.existsSync(node24Bin()), (tmp) =>
-    run('npm', ['install', '--prefix', tmp, ...npmQuiet, `node-${process.platform}-${process.arch}@${VERSIONS.node24}`], { cwd: tmp }));
+    run('npm', ['install', '--prefix', tmp, ...npmQuiet, `node-${process.platform}-${process.arch}@${VERSIONS.node24}`],
+      { cwd: tmp, env: withoutNpmScriptEnv() }));
   return node24Bin();
 }
 
@@ -114,13 +139,13 @@ export async function ensureCodeServer() {
   await ensureNode24();
   const missing = fs.existsSync(codeServerBin()) ? [] : missingBuildDeps();
   if (missing.length) {
-    throw new Error(`code-server needs system packages to build: apt-get install -y ${missing.join(' ')} (.ci/run installs them)`);
+    throw new Error(`code-server needs system packages to build: apt-get install -y ${missing.join(' ')} (npm start and npm test install them as root: .ci/setup.mjs)`);
   }
   await installOnce(codeServerPrefix(), () => fs.existsSync(codeServerBin()), (tmp) =>
     run('npm', ['install', '-g', '--prefix', tmp, ...npmQuiet, `code-server@${VERSIONS.codeServer}`], {
       cwd: tmp,
       // node-gyp must build against Node 24's headers (a user ~/.npmrc may point nodedir elsewhere)
-      env: { ...node24Env(), npm_config_nodedir: node24Home() },
+      env: { ...node24Env(withoutNpmScriptEnv()), npm_config_nodedir: node24Home() },
     }));
   return codeServerBin();
 }

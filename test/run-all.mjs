@@ -4,9 +4,10 @@
 //   e2e          Playwright + Chromium against code-server    test/e2e/**/*.test.ts
 //   model        the training recipe: Python tests + a tiny corpus→train→export→parity run   models/train/tests
 //   stress       load, faults, bad input, data safety, security, with figures   test/stress (README "Reliability")
-// `node test/run-all.mjs unit e2e` runs only the named layers. Prints "N passed, N failed" per layer and overall.
+// First installs what the chosen layers need (.ci/setup.mjs). `node test/run-all.mjs unit e2e` runs only the named layers. Prints "N passed, N failed" per layer and overall.
 import fs from 'node:fs';
 import path from 'node:path';
+import { SetupError, needsOfLayers, setup } from '../.ci/setup.mjs';
 import { ROOT, SCREENSHOTS_DIR, elapsed, runStreaming } from './support/layers.mjs';
 
 const LAYERS = ['unit', 'integration', 'e2e', 'model', 'stress'];
@@ -18,6 +19,15 @@ if (unknown.length) {
 }
 const layers = wanted.length ? LAYERS.filter((l) => wanted.includes(l)) : LAYERS;
 const t0 = Date.now();
+
+// What the layers need outside node_modules (code-server, Chromium, torch), installed once (.ci/setup.mjs).
+try {
+  await setup(needsOfLayers(layers));
+} catch (e) {
+  if (!(e instanceof SetupError)) throw e;
+  console.error(`\nset-up failed, no tests ran:\n${e.message}`);
+  process.exit(1);
+}
 
 async function build() {
   for (const args of [['esbuild.mjs'], ['esbuild.mjs', '--tests']]) {

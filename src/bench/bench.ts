@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { applyPostFilters } from '../editor/postFilters';
+import { applyPostFilters } from '../completion/postFilters';
 import { Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { isPolicyName } from '../engine/policies';

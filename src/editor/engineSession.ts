@@ -9,8 +9,8 @@ import { EngineError } from '../engine/errors';
 import type { CompletionRequest, CompletionResult, EngineStatus, StepEvent } from '../engine/protocol';
 import type { Settings } from '../config';
 import { type ErrorNotifier, type Logger, errorMessage, isCancellation } from './logger';
-import { type RequestKind, type SessionStats, summarize } from './sessionStats';
-import type { Activity } from './statusView';
+import { type RequestKind, type SessionStats, summarize } from '../completion/sessionStats';
+import type { Activity } from '../completion/statusView';
 
 export const BUNDLED_MODEL_DIR = path.join('models', 'dllm-code-small');
 const BASELINE_EDITOR_KEY = 'dllm:baselines';

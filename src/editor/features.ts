@@ -11,7 +11,7 @@ import { DllmInlineProvider, docKeyOf } from './inlineProvider';
 import { ErrorNotifier, type Logger } from './logger';
 import { PlaceholderLensProvider } from './placeholderLens';
 import { GhostTextRefresher } from './progressiveGhost';
-import { SessionStats } from './sessionStats';
+import { SessionStats } from '../completion/sessionStats';
 import { STATUS_MENU_COMMAND, StatusBar } from './statusBar';
 import { showStatusMenu } from './statusMenu';
 import { StatsPanel } from './statsPanel';

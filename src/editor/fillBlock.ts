@@ -5,13 +5,13 @@
 import * as vscode from 'vscode';
 import { FILL_ACTIVE_CONTEXT } from '../commandIds';
 import type { StepEvent } from '../engine/protocol';
-import { MODEL_WINDOW_TOKENS, fitContext } from './contextWindow';
+import { MODEL_WINDOW_TOKENS, fitContext } from '../completion/contextWindow';
 import { type EngineSession, newRequestId } from './engineSession';
 import { FillDecorations } from './fillDecorations';
 import { docKeyOf } from './inlineProvider';
 import { type Logger, errorMessage, isCancellation } from './logger';
-import { type FillTarget, MAX_FILL_TOKENS, fillPrompt, fillReplacement, findFillTarget } from './placeholder';
-import { applyPostFilters } from './postFilters';
+import { type FillTarget, MAX_FILL_TOKENS, fillPrompt, fillReplacement, findFillTarget } from '../completion/placeholder';
+import { applyPostFilters } from '../completion/postFilters';
 
 /** Fills that run longer than this get a progress notification with a Cancel button. */
 const PROGRESS_AFTER_MS = 1500;

@@ -2,7 +2,7 @@
 // drawn over it, masked positions as "░" that turn into code as the denoiser commits tokens. Decorations cannot break
 // lines, so canvas lines go on the region's own lines and any extra lines join the last one with " ⏎ ".
 import * as vscode from 'vscode';
-import { layoutLines, renderCanvas } from './fillCanvas';
+import { layoutLines, renderCanvas } from '../completion/fillCanvas';
 
 /** Where each canvas line is drawn: the region's lines that belong to it entirely (and its first line). */
 export function lineAnchors(document: vscode.TextDocument, region: vscode.Range, answerStartsOnNewLine: boolean): vscode.Position[] {

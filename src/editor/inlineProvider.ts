@@ -9,14 +9,14 @@
 import * as vscode from 'vscode';
 import { type Settings, isLanguageEnabled } from '../config';
 import type { CompletionRequest, CompletionResult } from '../engine/protocol';
-import { CompletionCache, makeAnchor } from './completionCache';
-import { chooseCompletionShape } from './completionShape';
-import { type FittedContext, MODEL_WINDOW_TOKENS, fitContext, readWindowChars } from './contextWindow';
-import { AdaptiveDebouncer, type CancellationLike, sleepUnlessCancelled } from './debounce';
+import { CompletionCache, makeAnchor } from '../completion/completionCache';
+import { chooseCompletionShape } from '../completion/completionShape';
+import { type FittedContext, MODEL_WINDOW_TOKENS, fitContext, readWindowChars } from '../completion/contextWindow';
+import { AdaptiveDebouncer, type CancellationLike, sleepUnlessCancelled } from '../completion/debounce';
 import { type EngineSession, newRequestId } from './engineSession';
-import { LiveDecode } from './liveDecode';
+import { LiveDecode } from '../completion/liveDecode';
 import { type Logger, errorMessage, isCancellation } from './logger';
-import { type CompletionShape, applyPostFilters } from './postFilters';
+import { type CompletionShape, applyPostFilters } from '../completion/postFilters';
 import type { GhostTextRefresher } from './progressiveGhost';
 
 /** After a failed request, automatic triggers pause this long (the status bar and a notification show the error). */

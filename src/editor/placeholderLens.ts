@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from '../commandIds';
 import type { Settings } from '../config';
-import { findPlaceholderLines } from './placeholder';
+import { findPlaceholderLines } from '../completion/placeholder';
 
 /** Documents longer than this get no lenses (VS Code asks again after edits; scanning must stay cheap). */
 const MAX_LINES = 20_000;

@@ -3,8 +3,8 @@
 import * as vscode from 'vscode';
 import type { EngineSession } from './engineSession';
 import type { Logger } from './logger';
-import type { StatsSnapshot } from './sessionStats';
-import { type FromWebviewMessage, buildStatsHtml, makeNonce, parseWebviewMessage } from './statsHtml';
+import type { StatsSnapshot } from '../completion/sessionStats';
+import { type FromWebviewMessage, buildStatsHtml, makeNonce, parseWebviewMessage } from '../completion/statsHtml';
 
 export const STATS_VIEW_TYPE = 'dllm.stats';
 

@@ -2,7 +2,7 @@
 // decoding, the last latency and steps saved, and errors. Its text always contains "dLLM" (UI tests wait for it).
 // A click opens the quick menu.
 import * as vscode from 'vscode';
-import { type StatusInputs, statusView } from './statusView';
+import { type StatusInputs, statusView } from '../completion/statusView';
 
 export const STATUS_MENU_COMMAND = 'dllm.statusMenu';
 

@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SETTINGS } from '../../src/config';
-import { chooseCompletionShape } from '../../src/editor/completionShape';
-import { MODEL_WINDOW_TOKENS, fitContext } from '../../src/editor/contextWindow';
-import { fillPrompt, fillReplacement, findFillTarget } from '../../src/editor/placeholder';
-import { applyPostFilters } from '../../src/editor/postFilters';
+import { chooseCompletionShape } from '../../src/completion/completionShape';
+import { MODEL_WINDOW_TOKENS, fitContext } from '../../src/completion/contextWindow';
+import { fillPrompt, fillReplacement, findFillTarget } from '../../src/completion/placeholder';
+import { applyPostFilters } from '../../src/completion/postFilters';
 import { Engine } from '../../src/engine/engine';
 import type { CompletionRequest, PolicyName } from '../../src/engine/protocol';
 import { REPO_ROOT } from '../support/repoRoot';

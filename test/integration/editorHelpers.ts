@@ -67,7 +67,7 @@ export function inlineCandidates(extensionPath: string, max = 40): Candidate[] {
   return own;
 }
 
-/** Placeholder contexts for Fill Block (the convention in src/editor/placeholder.ts). */
+/** Placeholder contexts for Fill Block (the convention in src/completion/placeholder.ts). */
 export function fillCandidates(): Candidate[] {
   return [
     { name: 'python pass', language: 'python', content: 'def average(values):\n    """Return the mean of values."""\n    pa<|>ss\n\n\nprint(average([1, 2, 3]))\n' },

@@ -1,7 +1,7 @@
 // Inline completions in the real extension host with the real bundled model.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { applyPostFilters } from '../../src/editor/postFilters';
+import { applyPostFilters } from '../../src/completion/postFilters';
 import type { DllmExtensionApi } from '../../src/extension';
 import {
   type Candidate, closeAllEditors, extensionApi, inlineCandidates, invokeContext, openAtCursor, waitFor,

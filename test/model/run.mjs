@@ -1,6 +1,6 @@
 // Model layer: the training recipe's Python tests (tokenizer, objective) and a tiny end-to-end run of the recipe
 // (corpus → tokenizer → training → ONNX export → parity against PyTorch in onnxruntime-node).
-// Needs Debian's python3-torch, python3-numpy, python3-onnx and python3-regex (installed by .ci/run).
+// Needs Debian's python3-torch, python3-numpy, python3-onnx and python3-regex (npm test installs them: .ci/setup.mjs).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, runStreaming, writeSummary } from '../support/layers.mjs';

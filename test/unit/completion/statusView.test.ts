@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_SETTINGS } from '../../../src/config';
-import { type StatusInputs, statusView } from '../../../src/editor/statusView';
-import { summarize } from '../../../src/editor/sessionStats';
+import { type StatusInputs, statusView } from '../../../src/completion/statusView';
+import { summarize } from '../../../src/completion/sessionStats';
 import { result } from './traces';
 
 const base = (over: Partial<StatusInputs> = {}): StatusInputs => ({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { makeAnchor } from '../../../src/editor/completionCache';
-import { LiveDecode } from '../../../src/editor/liveDecode';
+import { makeAnchor } from '../../../src/completion/completionCache';
+import { LiveDecode } from '../../../src/completion/liveDecode';
 import { result, step } from './traces';
 
 const DOC = 'file:///a.py';

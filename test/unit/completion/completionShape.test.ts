@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseCompletionShape } from '../../../src/editor/completionShape';
+import { chooseCompletionShape } from '../../../src/completion/completionShape';
 import { splitAtCursor } from './fixtures';
 
 const shape = (document: string, mode: 'auto' | 'singleLine' | 'multiLine' = 'auto') => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { imbalance, lineCommentsOf, scanCode } from '../../../src/editor/codeScan';
+import { imbalance, lineCommentsOf, scanCode } from '../../../src/completion/codeScan';
 
 describe('codeScan', () => {
   test('line comments follow the language: // is floor division in Python, # a private field in JavaScript', () => {

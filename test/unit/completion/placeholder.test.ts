@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import {
   DEFAULT_FILL_TOKENS, MAX_FILL_TOKENS, MIN_FILL_TOKENS, estimateCanvasTokens, fillPrompt, fillReplacement,
   findFillTarget, findPlaceholderLines, isPlaceholderLine,
-} from '../../../src/editor/placeholder';
+} from '../../../src/completion/placeholder';
 import { CURSOR } from './fixtures';
 
 /** Target for a document with a <|> cursor; returns the region text too. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CompletionCache, makeAnchor, typedAlong } from '../../../src/editor/completionCache';
-import type { FittedContext } from '../../../src/editor/contextWindow';
+import { CompletionCache, makeAnchor, typedAlong } from '../../../src/completion/completionCache';
+import type { FittedContext } from '../../../src/completion/contextWindow';
 
 const ctx = (prefix: string, suffix: string, ends = true): FittedContext => ({ prefix, suffix, prefixIsFileStart: ends, suffixIsFileEnd: ends });
 const DOC = 'file:///a.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SessionStats, summarize } from '../../../src/editor/sessionStats';
+import { SessionStats, summarize } from '../../../src/completion/sessionStats';
 import { result } from './traces';
 
 test('summarize keeps metrics, the commit chart and a token map with rule and step', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { charBudgets, fitContext, readWindowChars } from '../../../src/editor/contextWindow';
+import { charBudgets, fitContext, readWindowChars } from '../../../src/completion/contextWindow';
 
 const budget = { windowTokens: 512, canvasTokens: 48, charsPerToken: 4 };
 const lines = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `${tag} line ${i}`).join('\n');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LINE_JOIN, MASK_GLYPH, layoutLines, renderCanvas } from '../../../src/editor/fillCanvas';
+import { LINE_JOIN, MASK_GLYPH, layoutLines, renderCanvas } from '../../../src/completion/fillCanvas';
 
 test('masked positions are drawn as ░, committed ones as their text, padding as nothing', () => {
   assert.equal(renderCanvas([null, null, null]), MASK_GLYPH.repeat(3));

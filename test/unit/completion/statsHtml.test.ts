@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildStatsHtml, contentSecurityPolicy, makeNonce, parseWebviewMessage } from '../../../src/editor/statsHtml';
+import { buildStatsHtml, contentSecurityPolicy, makeNonce, parseWebviewMessage } from '../../../src/completion/statsHtml';
 import { REPO_ROOT } from '../../support/repoRoot';
 
 const resources = { nonce: 'abc123', cspSource: 'https://file+.vscode-resource.vscode-cdn.net', scriptUri: 'https://x/stats.js', styleUri: 'https://x/stats.css' };

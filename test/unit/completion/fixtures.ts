@@ -1,4 +1,4 @@
-// Loads golden fixtures from test/unit/editor/fixtures (read from the source tree: they are not compiled to out/).
+// Loads golden fixtures from test/unit/completion/fixtures (read from the source tree: they are not compiled to out/).
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../support/repoRoot';
@@ -6,7 +6,7 @@ import { REPO_ROOT } from '../../support/repoRoot';
 export const CURSOR = '<|>';
 
 export function loadFixtures<T>(name: string): T[] {
-  return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test', 'unit', 'editor', 'fixtures', name), 'utf8'));
+  return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test', 'unit', 'completion', 'fixtures', name), 'utf8'));
 }
 
 /** Splits a document written with a <|> cursor marker into prefix and suffix. */

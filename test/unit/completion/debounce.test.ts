@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdaptiveDebouncer, MAX_DEBOUNCE_MS, sleepUnlessCancelled } from '../../../src/editor/debounce';
+import { AdaptiveDebouncer, MAX_DEBOUNCE_MS, sleepUnlessCancelled } from '../../../src/completion/debounce';
 
 function clock() {
   let t = 0;

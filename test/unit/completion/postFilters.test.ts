@@ -7,7 +7,7 @@ import {
   type CompletionShape, type FilterContext, POST_FILTERS, applyPostFilters, dropBlank, dropRepeatOfLineAbove,
   dropRestOfLineDuplicate, dropSuffixDuplicateLines, keepSurroundingsBalanced, stopAtRepeatingLines, trimAtBlockEnd, trimToSingleLine,
   trimTrailingWhitespace,
-} from '../../../src/editor/postFilters';
+} from '../../../src/completion/postFilters';
 import { REPO_ROOT } from '../../support/repoRoot';
 import { loadFixtures, splitAtCursor } from './fixtures';
 
