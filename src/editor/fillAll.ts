@@ -4,15 +4,15 @@
 // no region was edited meanwhile: an edit inside any region stops the fill and applies nothing.
 import * as vscode from 'vscode';
 import { FILL_ACTIVE_CONTEXT } from '../commandIds';
+import { fillAllEdits, fillPieces, findAllFillTargets, MAX_FILL_ALL_REGIONS, targetContext } from '../completion/fillAllTargets';
+import { renderCanvas } from '../completion/fillCanvas';
+import type { FillTarget } from '../completion/placeholder';
+import { applyPostFilters } from '../completion/postFilters';
 import type { StepEvent } from '../engine/protocol';
 import { type EngineSession, newRequestId } from './engineSession';
-import { renderCanvas } from './fillCanvas';
 import { FillDecorations } from './fillDecorations';
-import { findAllFillTargets, fillAllEdits, fillPieces, MAX_FILL_ALL_REGIONS, targetContext } from './fillAllTargets';
 import { docKeyOf } from './inlineProvider';
 import { type Logger, errorMessage, isCancellation } from './logger';
-import type { FillTarget } from './placeholder';
-import { applyPostFilters } from './postFilters';
 
 export const NO_TARGETS_MESSAGE = 'dLLM: nothing to fill. Fill All fills every placeholder line (`...`, `pass`, `TODO`, ' +
   '`// fill`, `# fill`) and empty block (`{}`, or a block with only blank lines) in the selection, or in the whole file.';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyEdits, fillAllEdits, fillPieces, findAllFillTargets } from '../../../src/editor/fillAllTargets';
+import { applyEdits, fillAllEdits, fillPieces, findAllFillTargets } from '../../../src/completion/fillAllTargets';
 
 const PY = [
   'def add(a, b):',
