@@ -135,17 +135,18 @@ export async function runFillBench(o: FillBenchOptions): Promise<ModeRow[]> {
   try {
     for (const [set, tasks] of sets) {
       for (const v of o.variants) {
-        for (const mode of ['joint', 'sequential'] as const) {
-          const row: ModeRow = {
+        // Both modes run on each task back to back (alternating which goes first), so that the load of a shared
+        // machine weighs on them alike.
+        const modes = ['joint', 'sequential'] as const;
+        const acc = new Map(modes.map((mode) => [mode, {
+          row: {
             set, variant: v.label, mode, tasks: tasks.length, holes: 0, nfe: 0, ms: 0, meanNfe: 0, meanMs: 0, meanQueryTokens: 0,
             exactMatchPct: 0, editSimilarity: 0, meanGroups: 0,
-          };
-          let exact = 0;
-          let similarity = 0;
-          let passed = 0;
-          let queryTokens = 0;
-          let groups = 0;
-          for (const task of tasks) {
+          } as ModeRow, exact: 0, similarity: 0, passed: 0, queryTokens: 0, groups: 0,
+        }]));
+        for (const [k, task] of tasks.entries()) {
+          for (const mode of k % 2 === 0 ? modes : [...modes].reverse()) {
+            const a = acc.get(mode)!;
             const r = await engine.complete({
               id: task.taskId, prefix: '', suffix: '', languageId: task.language, policy: v.policy, emitSteps: false,
               prefixIsFileStart: task.prefixIsFileStart,
@@ -154,21 +155,24 @@ export async function runFillBench(o: FillBenchOptions): Promise<ModeRow[]> {
               fill: { pieces: task.pieces, holeTokens: task.pieces.slice(1).map(() => o.holeTokens), mode },
             });
             const fill = r.fill!;
-            row.nfe += fill.nfe;
-            row.ms += fill.ms;
-            queryTokens += fill.queryTokens;
-            groups += fill.groups;
+            a.row.nfe += fill.nfe;
+            a.row.ms += fill.ms;
+            a.queryTokens += fill.queryTokens;
+            a.groups += fill.groups;
             fill.holes.forEach((h, i) => {
-              row.holes++;
-              if (exactMatch(h.text, task.expected[i])) exact++;
-              similarity += editSimilarity(h.text.trimEnd(), task.expected[i].trimEnd());
+              a.row.holes++;
+              if (exactMatch(h.text, task.expected[i])) a.exact++;
+              a.similarity += editSimilarity(h.text.trimEnd(), task.expected[i].trimEnd());
             });
             if (task.test && task.entryPoint) {
               const program = task.pieces.map((p, i) => p + (fill.holes[i]?.text ?? '')).join('');
               const result = await runPython(`${program}\n\n${task.test}\n\ncheck(${task.entryPoint})\n`);
-              if (result.passed) passed++;
+              if (result.passed) a.passed++;
             }
           }
+        }
+        for (const mode of modes) {
+          const { row, exact, similarity, passed, queryTokens, groups } = acc.get(mode)!;
           const n = Math.max(1, tasks.length);
           row.meanNfe = row.nfe / n;
           row.meanMs = row.ms / n;
