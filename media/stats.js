@@ -56,7 +56,10 @@
   function engineLine(s) {
     const e = s.engine;
     const parts = [];
-    if (e && e.modelName) parts.push(`model ${e.modelName}`);
+    if (e && e.modelName) {
+      const facts = [e.modelFamily, e.modelPrecision].filter(Boolean).join(', ');
+      parts.push(`model ${e.modelName}${facts ? ` (${facts})` : ''}`);
+    }
     if (e && e.executionProvider) parts.push(`on ${e.executionProvider}`);
     if (e && e.state) parts.push(e.state);
     if (s.last) parts.push(`policy ${s.last.policy}, ${s.last.cache} cache`);
@@ -238,6 +241,9 @@
       children.push(el('section', { id: 'last' }, [
         el('h2', { text: `${isLast ? 'Last request' : 'Selected request'}: ${shown.fillAll ? 'fill all' : shown.kind === 'fill' ? 'fill block' : 'inline completion'} in ${shown.file}` }),
         el('p', { class: 'muted', text: `${new Date(shown.at).toLocaleTimeString()} · ${shown.languageId} · ${shown.policy} · stopped: ${shown.stopReason}` }),
+        ...(shown.heldBackReason
+          ? [el('p', { id: 'held-back', class: 'warning', text: `Held back, not shown: ${shown.heldBackReason}. dLLM: Trigger Completion shows it.` })]
+          : shown.confidence !== undefined ? [el('p', { id: 'confidence', class: 'muted', text: `Confidence ${fmt(shown.confidence, 2)} (shown)` })] : []),
         requestCards(shown, snapshot.measuringBaselines),
         shown.fillAll ? fillAllSection(shown, snapshot.measuringBaselines) : tokenMap(shown),
         commitsChart(shown),

@@ -6,6 +6,7 @@ export const COMMANDS = {
   toggle: 'dllm.toggle',
   triggerCompletion: 'dllm.triggerCompletion',
   cancelFill: 'dllm.cancelFill',
+  selectModel: 'dllm.selectModel',
 } as const;
 
 /** Context key set while a Fill Block request runs; Escape is bound to dllm.cancelFill under it. */

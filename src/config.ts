@@ -24,11 +24,18 @@ export interface Settings {
   temporalThreshold: number;
   /** Folder holding model.onnx, tokenizer.json and config.json; empty = the bundled default model. */
   modelPath: string;
+  /** Model folders offered by `dLLM: Select Model` next to the bundled model (machine-scoped). */
+  models: string[];
   executionProvider: ExecutionProviderName;
   maxNewTokens: number;
   debounceMs: number;
   completionMode: CompletionMode;
   progressiveGhostText: boolean;
+  /**
+   * Automatic inline suggestions whose confidence (geometric mean of the committed probabilities of the first line's
+   * answer tokens) is below this are held back; `dLLM: Trigger Completion` shows them anyway. 0 = no gate.
+   */
+  minConfidence: number;
   /** Show a "Fill Block" code lens above placeholder lines. */
   placeholderCodeLens: boolean;
 }
@@ -42,11 +49,13 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   temporalSteps: 3,
   temporalThreshold: 0.8,
   modelPath: '',
+  models: [],
   executionProvider: 'auto',
   maxNewTokens: 48,
   debounceMs: 150,
   completionMode: 'auto',
   progressiveGhostText: true,
+  minConfidence: 0.5,
   placeholderCodeLens: true,
 } satisfies Settings);
 
@@ -72,11 +81,13 @@ const VALIDATORS: { [K in SettingKey]: (v: unknown) => v is Settings[K] } = {
   temporalSteps: isIntInRange(1, 64),
   temporalThreshold: isProbability,
   modelPath: (v): v is string => typeof v === 'string',
+  models: (v): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string'),
   executionProvider: isOneOf(EXECUTION_PROVIDERS),
   maxNewTokens: isIntInRange(1, 1024),
   debounceMs: isIntInRange(0, 10_000),
   completionMode: isOneOf(COMPLETION_MODES),
   progressiveGhostText: (v): v is boolean => typeof v === 'boolean',
+  minConfidence: isProbability,
   placeholderCodeLens: (v): v is boolean => typeof v === 'boolean',
 };
 
@@ -88,7 +99,7 @@ export interface ReadResult {
 
 /** Builds a complete, valid Settings object from whatever the getter returns. */
 export function readSettingsDetailed(get: SettingGetter): ReadResult {
-  const settings = { ...DEFAULT_SETTINGS, languages: [...DEFAULT_SETTINGS.languages] } as Settings;
+  const settings = { ...DEFAULT_SETTINGS, languages: [...DEFAULT_SETTINGS.languages], models: [...DEFAULT_SETTINGS.models] } as Settings;
   const invalid: SettingKey[] = [];
   for (const key of SETTING_KEYS) {
     const value = get(key);

@@ -37,6 +37,10 @@ export interface RequestSummary {
   canvasLength: number;
   commitsPerStep: number[];
   tokenMap: TokenCell[];
+  /** Inline completions: the answer's confidence (src/completion/pipeline.ts), once judged. */
+  confidence?: number;
+  /** Inline completions: why the confidence gate held the answer back (absent when shown). */
+  heldBackReason?: string;
   /** Fill All: the joint decode per region, and what filling them one after another costs (measured later). */
   fillAll?: FillAllSummary;
 }
@@ -179,6 +183,16 @@ export class SessionStats {
     }
     t.savedVsLladaPct = pct(t.steps, t.lladaSteps);
     t.savedVsFastDllmPct = t.fastDllmMeasured > 0 ? pct(this.fastDllmSteps, this.fastDllmBaseline) : undefined;
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Records the confidence gate's verdict on an inline answer. */
+  noteGate(id: string, confidence: number, heldBackReason: string | undefined): void {
+    const summary = this.recent.find((r) => r.id === id);
+    if (!summary) return;
+    summary.confidence = confidence;
+    if (heldBackReason) summary.heldBackReason = heldBackReason;
+    else delete summary.heldBackReason;
     for (const l of [...this.listeners]) l();
   }
 

@@ -6,7 +6,8 @@ import { defaultDecodeOptions } from './defaults';
 import { EngineError, toEngineError } from './errors';
 import { fillCompletionResult, runFill } from './fill';
 import { requestMetrics } from './metrics';
-import { type ModelConfig, modelPaths, readModelConfig } from './modelConfig';
+import { checkModelFitsMemory } from './memory';
+import { isEndToken, type ModelConfig, modelPaths, readModelConfig } from './modelConfig';
 import { policySpec } from './policies';
 import type {
   CommitInfo, CompletionRequest, CompletionResult, EngineConfig, EngineStatus, PolicyName, StepEvent, StopReason,
@@ -63,6 +64,7 @@ export class Engine {
     if (this.loaded) {
       return {
         ...base, state: this.busy ? 'busy' : 'ready', modelName: this.loaded.config.name,
+        modelFamily: this.loaded.config.family, modelPrecision: this.loaded.config.precision, modelParams: this.loaded.config.nParams,
         executionProvider: this.loaded.session.executionProvider, fallbackReason: this.loaded.session.fallbackReason,
       };
     }
@@ -86,6 +88,7 @@ export class Engine {
     const paths = modelPaths(this.config.modelDir);
     const config = readModelConfig(paths.config);
     const tokenizer = TextTokenizer.load(paths.tokenizer, config);
+    checkModelFitsMemory(paths.dir);
     const session = await ModelSession.create(paths.model, config, {
       executionProvider: this.config.executionProvider,
       intraOpNumThreads: this.config.intraOpNumThreads,
@@ -122,8 +125,9 @@ export class Engine {
   private decodeModel(model: LoadedModel): DecodeModel {
     const { config, session, tokenizer } = model;
     return {
-      forward: session.forward, maskId: config.maskId, endId: config.padId, logitShift: config.logitShift,
-      kvCache: config.kvCache, nLayers: config.nLayers, nHeads: config.nHeads, headDim: config.headDim,
+      forward: session.forward, maskId: config.maskId, endId: config.padId, endIds: config.endIds,
+      logitShift: config.logitShift, attention: config.attention, blockSize: config.blockSize, kvDtype: session.kvDtype,
+      kvCache: config.kvCache, nLayers: config.nLayers, nHeads: config.nKvHeads, headDim: config.headDim,
       checkId: (id) => tokenizer.checkId(id),
     };
   }
@@ -151,7 +155,7 @@ export class Engine {
     const { prefixIds, suffixIds } = this.encodeContext(model, request, settings.maxNewTokens);
     const layout = buildCanvas({
       prefixIds, suffixIds, canvasLength: settings.maxNewTokens, maxLength: config.maxLength,
-      maskId: config.maskId, bosId: config.bosId, useBos: request.prefixIsFileStart !== false,
+      maskId: config.maskId, bosId: config.bosId, useBos: config.bosId >= 0 && request.prefixIsFileStart !== false,
     });
     const cleanLength = (s: string) => s.replace(/\uE000/g, '').length;
     const keptPrefixText = tokenizer.decode(prefixIds.slice(prefixIds.length - layout.prefixTokens));
@@ -159,12 +163,13 @@ export class Engine {
     const truncatedPrefixChars = Math.max(0, cleanLength(request.prefix) - keptPrefixText.length);
     const truncatedSuffixChars = Math.max(0, cleanLength(request.suffix) - keptSuffixText.length);
 
-    const { padId, maskId } = config;
+    const { maskId } = config;
+    const isEnd = (id: number) => isEndToken(config, id);
     const singleLine = request.singleLine === true;
     const emit = request.emitSteps !== false && hooks.onStep !== undefined;
     const textBeforeEnd = (ids: ArrayLike<number>) => {
       const out: number[] = [];
-      for (let i = 0; i < ids.length && ids[i] !== padId && ids[i] !== maskId; i++) out.push(ids[i]);
+      for (let i = 0; i < ids.length && !isEnd(ids[i]) && ids[i] !== maskId; i++) out.push(ids[i]);
       return out;
     };
     let firstCommitMs = 0;
@@ -174,7 +179,7 @@ export class Engine {
       canvasLength: layout.canvasEnd - layout.canvasStart, steps: [],
     };
     const outcome = await decode(this.decodeModel(model), {
-      sequence: layout.sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd,
+      sequence: layout.sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd, hasBos: layout.hasBos,
       spec: settings.spec, thresholds: settings.thresholds, options: settings.options,
       isCancelled: hooks.isCancelled,
       onStep: (info) => {
@@ -196,7 +201,7 @@ export class Engine {
       },
       answerIsFinal: (prefix): StopReason | undefined => {
         if (singleLine && NEWLINE.test(tokenizer.decode(textBeforeEnd(prefix)))) return 'single-line';
-        if (settings.options.stopWhenAnswerFinal && prefix.includes(padId)) return 'answer-final';
+        if (settings.options.stopWhenAnswerFinal && prefix.some(isEnd)) return 'answer-final';
         return undefined;
       },
     });
@@ -246,7 +251,7 @@ export class Engine {
       const sequence = layout.sequence.slice();
       sequence.fill(model.config.maskId, layout.canvasStart, layout.canvasEnd);
       return decode(this.decodeModel(model), {
-        sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd,
+        sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd, hasBos: layout.hasBos,
         spec: policySpec(policy, options), thresholds: settings.thresholds, options,
       });
     };

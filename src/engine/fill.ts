@@ -4,6 +4,7 @@
 // fills one hole after another with the single-region decoder, each seeing the earlier answers.
 import { buildCanvas, contextBudget, maxCanvasLength, MIN_CONTEXT_TOKENS, trimForEncoding } from './canvas';
 import { decode, type DecodeModel } from './decoder';
+import { isEndToken } from './modelConfig';
 import { SUFFIX_BUDGET_SHARE } from './defaults';
 import { EngineError } from './errors';
 import type { LoadedModel, RequestHooks } from './engine';
@@ -69,10 +70,13 @@ interface Decoded {
 
 /** Runs a fill request: the holes' answers, the step events (one canvas per hole) and the cost. */
 export async function runFill(model: LoadedModel, decodeModel: DecodeModel, request: CompletionRequest,
-  settings: DecodeSettings, hooks: RequestHooks, mode: FillMode = request.fill?.mode ?? 'joint'): Promise<FillResult> {
+  settings: DecodeSettings, hooks: RequestHooks, requested: FillMode = request.fill?.mode ?? 'joint'): Promise<FillResult> {
+  // A block-causal model cannot let a region see a later one: its regions go one after another, in document order.
+  const mode: FillMode = model.config.attention === 'block-causal' ? 'sequential' : requested;
   const spec = request.fill!;
   const { config, tokenizer } = model;
-  const { maskId, padId } = config;
+  const { maskId } = config;
+  const isEnd = (id: number) => isEndToken(config, id);
   const sizes = checkFillSpec(spec, settings.maxNewTokens, config.maxLength);
   const pieces = spec.pieces;
   const holes = sizes.length;
@@ -110,7 +114,7 @@ export async function runFill(model: LoadedModel, decodeModel: DecodeModel, requ
       commits: commits.map((c) => ({ index: c.index, tokenId: c.tokenId, text: tokenizer.tokenText(c.tokenId), rule: c.rule, confidence: c.confidence })),
       maskedRemaining: canvases.reduce((a, c) => a + c.filter((x) => x === null).length, 0),
       holes: canvases.map((canvas, h) => ({
-        canvas, stablePrefix: tokenizer.decode(answerIds(holeIdBuffers[h], padId, maskId)),
+        canvas, stablePrefix: tokenizer.decode(answerIds(holeIdBuffers[h], isEnd, maskId)),
       })),
     });
   };
@@ -170,7 +174,7 @@ export async function runFill(model: LoadedModel, decodeModel: DecodeModel, requ
       for (const [k, h] of group.entries()) {
         const r = outcome.regions[k];
         finishHole(h, g, {
-          ids: answerIds(r.tokens, padId, maskId), canvas: r.tokens, steps: r.steps, doneAtStep: r.doneAtStep, stopReason: r.stopReason,
+          ids: answerIds(r.tokens, isEnd, maskId), canvas: r.tokens, steps: r.steps, doneAtStep: r.doneAtStep, stopReason: r.stopReason,
           trace: outcome.commits.filter((c) => c.region === k).map((c) => ({
             index: c.index, text: tokenizer.tokenText(c.tokenId), step: c.step, rule: c.rule, confidence: c.confidence,
           })),
@@ -191,18 +195,19 @@ export async function runFill(model: LoadedModel, decodeModel: DecodeModel, requ
       const outcome = await decode(decodeModel, {
         sequence: layout.sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd,
         spec: settings.spec, thresholds: settings.thresholds, options: settings.options, isCancelled: hooks.isCancelled,
+        hasBos: layout.hasBos,
         onStep: (info) => {
           holeIdBuffers[h].set(info.canvas);
           canvases[h] = Array.from(info.canvas, text);
           sendStep(info.commits.map((c) => ({ ...c, hole: h })));
         },
-        answerIsFinal: (prefixTokens) => (settings.options.stopWhenAnswerFinal && prefixTokens.includes(padId) ? 'answer-final' : undefined),
+        answerIsFinal: (prefixTokens) => (settings.options.stopWhenAnswerFinal && Array.prototype.some.call(prefixTokens, isEnd) ? 'answer-final' : undefined),
       });
       nfe += outcome.nfe;
       queryTokens += outcome.queryTokens;
       commitsPerStep.push(...outcome.commitsPerStep);
       finishHole(h, h, {
-        ids: answerIds(outcome.canvas, padId, maskId), canvas: outcome.canvas, steps: outcome.nfe, doneAtStep: outcome.nfe,
+        ids: answerIds(outcome.canvas, isEnd, maskId), canvas: outcome.canvas, steps: outcome.nfe, doneAtStep: outcome.nfe,
         stopReason: outcome.stopReason,
         trace: outcome.commits.map((c) => ({ index: c.index, text: tokenizer.tokenText(c.tokenId), step: c.step, rule: c.rule, confidence: c.confidence })),
       });

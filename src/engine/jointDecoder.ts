@@ -7,7 +7,7 @@
 // region enters a new block (the first step too); the passes in between feed only the active blocks (plus the token
 // before each block when the model reads logits shifted by one) and take everything else as past.
 import { canvasBlocks } from './canvas';
-import type { CanvasCommit, DecodeModel } from './decoder';
+import { type CanvasCommit, type DecodeModel, endTest, firstPassCommitsFirstOnly } from './decoder';
 import { KvRows } from './kvcache';
 import { type PolicySpec, policyStep } from './policies';
 import type { CacheMode, DecodeOptions, DecodeThresholds, StopReason } from './protocol';
@@ -100,13 +100,16 @@ class RegionState {
   }
 }
 
+/** Bidirectional models only: a block-causal model fills its regions one after another (fill.ts, README). */
 export async function decodeJoint(model: DecodeModel, params: JointDecodeParams): Promise<JointDecodeOutcome> {
+  if (model.attention === 'block-causal') throw new Error('joint decode needs a bidirectional model; block-causal models fill regions in order');
   const { sequence, regions, spec, thresholds, options } = params;
   const { maskId, endId, logitShift } = model;
+  const isEnd = endTest(model);
   const cache: CacheMode = model.kvCache ? options.cache : 'none';
   checkRegions(sequence.length, regions);
   const states = regions.map((r, i) => new RegionState(i, r, sequence, maskId, options));
-  const emptyPast = KvRows.empty(model.nLayers, model.nHeads, model.headDim);
+  const emptyPast = KvRows.empty(model.nLayers, model.nHeads, model.headDim, model.kvDtype);
   const commits: RegionCommit[] = [];
   const commitsPerStep: number[] = [];
   let nfe = 0;
@@ -128,7 +131,7 @@ export async function decodeJoint(model: DecodeModel, params: JointDecodeParams)
   const advance = (st: RegionState) => {
     const block = sequence.subarray(...st.current);
     const last = st.block === st.blocks.length - 1;
-    if (spec.streaming && !last && blockEndsGeneration(block, endId)) {
+    if (spec.streaming && !last && blockEndsGeneration(block, isEnd)) {
       sequence.fill(endId, st.current[1], st.region.end);
       return finish(st, 'early-exit');
     }
@@ -144,7 +147,7 @@ export async function decodeJoint(model: DecodeModel, params: JointDecodeParams)
   };
   const answerIsFinal = (st: RegionState) => {
     if (!options.stopWhenAnswerFinal) return false;
-    for (let p = st.region.start; p < st.region.end && sequence[p] !== maskId; p++) if (sequence[p] === endId) return true;
+    for (let p = st.region.start; p < st.region.end && sequence[p] !== maskId; p++) if (isEnd(sequence[p])) return true;
     return false;
   };
   for (const st of states) if (!st.done) startBlock(st);
@@ -208,6 +211,7 @@ export async function decodeJoint(model: DecodeModel, params: JointDecodeParams)
       const kept = spec.streaming ? keptSuffixPositions(e, st.region.end, thresholds.streamingSuffixWindow) : range(e, st.region.end);
       const made = policyStep(spec, thresholds, options, {
         tokens: block, maskId, stats, firstPass: st.pass === 0,
+        firstOnly: firstPassCommitsFirstOnly(model, spec, st.pass === 0),
         quota: Math.max(1, st.schedule[st.pass] ?? masked),
         queryMasked: masked + kept.length,
         queryLength: block.length + kept.length,
@@ -250,8 +254,8 @@ function checkRegions(length: number, regions: readonly JointRegion[]): void {
 }
 
 /** A region's answer ids: its tokens before the first end token (or an undecided position). */
-export function answerIds(tokens: ArrayLike<number>, endId: number, maskId: number): number[] {
+export function answerIds(tokens: ArrayLike<number>, isEnd: (id: number) => boolean, maskId: number): number[] {
   const out: number[] = [];
-  for (let i = 0; i < tokens.length && tokens[i] !== endId && tokens[i] !== maskId; i++) out.push(tokens[i]);
+  for (let i = 0; i < tokens.length && !isEnd(tokens[i]) && tokens[i] !== maskId; i++) out.push(tokens[i]);
   return out;
 }

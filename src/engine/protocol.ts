@@ -17,7 +17,9 @@ export type CommitRule =
   | 'token-cluster'
   | 'temporal'
   | 'fallback-best'
-  | 'early-exit';
+  | 'early-exit'
+  /** Shifted models: the unconditional first commit of a block's first pass (reference Dream samplers). */
+  | 'block-first';
 
 /** Block KV cache mode (Fast-dLLM): none, prefix (K/V before the block), dual (prefix and suffix). */
 export const CACHE_MODES = ['none', 'prefix', 'dual'] as const;
@@ -176,6 +178,8 @@ export interface RequestMetrics {
   committedPositions: number;
   /** Tokens fed to the model over all passes (a cost measure next to NFE). */
   queryTokens: number;
+  /** Block-causal models: passes that only fill the cache (prompt prefill, finished blocks), not counted in NFE. */
+  contextPasses?: number;
   /** Prompt tokens kept, and characters dropped by truncation around the cursor (0 = nothing dropped). */
   prefixTokens: number;
   suffixTokens: number;
@@ -218,6 +222,10 @@ export interface CompletionResult {
 export interface EngineStatus {
   state: 'idle' | 'loading' | 'ready' | 'busy' | 'error';
   modelName?: string;
+  /** The loaded model's family, precision and parameter count (format 2 config; the bundled model: dllm-code). */
+  modelFamily?: string;
+  modelPrecision?: string;
+  modelParams?: number;
   modelDir?: string;
   /** The provider asked for (settings), next to the one in use. */
   requestedExecutionProvider?: ExecutionProviderName;
@@ -243,6 +251,7 @@ export interface EngineErrorInfo {
     | 'UNKNOWN_EP'
     | 'BAD_INPUT'
     | 'OUT_OF_MEMORY'
+    | 'MODEL_TOO_LARGE'
     | 'WORKER_CRASHED'
     | 'CANCELLED'
     | 'INTERNAL';

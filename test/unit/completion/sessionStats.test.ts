@@ -96,3 +96,16 @@ test('Fill All: the summary keeps each region\'s token map and steps; the sequen
   stats.updateSequential('not-there', 3, 3);
   assert.equal(changes, 1);
 });
+
+test('noteGate records the confidence and why an inline answer was held back, and tells the panel', () => {
+  const stats = new SessionStats();
+  stats.add(summarize(result('g', 'x = 1'), 'inline', 'python', 'a.py'));
+  let changes = 0;
+  stats.onDidChange(() => changes++);
+  stats.noteGate('g', 0.31, 'confidence 0.31 is below dllm.minConfidence 0.5');
+  assert.equal(stats.last?.confidence, 0.31);
+  assert.match(stats.last?.heldBackReason ?? '', /below dllm\.minConfidence/);
+  stats.noteGate('g', 0.31, undefined); // shown after all (explicit trigger)
+  assert.equal(stats.last?.heldBackReason, undefined);
+  assert.equal(changes, 2);
+});

@@ -12,6 +12,7 @@ import type { ForwardRequest } from '../../../src/engine/session';
 const MASK = 1;
 const PAD = 0;
 const L = 2, H = 1, D = 2;
+const isPad = (id: number) => id === PAD;
 
 /**
  * Stand-in network: position p "wants" target(p); confidence grows with the share of decoded tokens in the query and
@@ -136,14 +137,14 @@ test('joint decoder: each region ends on its own end token; with stopWhenAnswerF
     return 7;
   };
   const full = await joint('llada', holes, { blockSize: 32 }, target);
-  assert.deepEqual(answerIds(full.outcome.regions[0].tokens, PAD, MASK), [0, 1, 2].map((i) => 500 + regions[0].start + i));
-  assert.equal(answerIds(full.outcome.regions[1].tokens, PAD, MASK).length, 12);
+  assert.deepEqual(answerIds(full.outcome.regions[0].tokens, isPad, MASK), [0, 1, 2].map((i) => 500 + regions[0].start + i));
+  assert.equal(answerIds(full.outcome.regions[1].tokens, isPad, MASK).length, 12);
   const early = await joint('llada', holes, { blockSize: 32, stopWhenAnswerFinal: true }, target);
   assert.equal(early.outcome.regions[0].stopReason, 'answer-final');
   assert.equal(early.outcome.regions[0].doneAtStep, 4, 'llada commits left to right: 3 tokens, then the PAD');
   assert.equal(early.outcome.regions[1].doneAtStep, 13);
   assert.equal(early.outcome.nfe, 13);
-  assert.deepEqual(answerIds(early.outcome.regions[1].tokens, PAD, MASK), answerIds(full.outcome.regions[1].tokens, PAD, MASK));
+  assert.deepEqual(answerIds(early.outcome.regions[1].tokens, isPad, MASK), answerIds(full.outcome.regions[1].tokens, isPad, MASK));
   assert.ok(early.stepInfos.slice(4).every((s) => !s.active.includes(0)), 'region 0 is not decoded after it ended');
 });
 
@@ -222,4 +223,29 @@ test('checkFillSpec: one size per hole, bounded by the window; clear errors', ()
   assert.throws(() => checkFillSpec({ pieces: ['a', 'b', 'c'], holeTokens: [5] }, 48, 512), /one size per hole/);
   assert.throws(() => checkFillSpec({ pieces: ['a', 'b'], holeTokens: [500] }, 48, 512), /from 1 to 448/);
   assert.throws(() => checkFillSpec({ pieces: ['a', 'b'], mode: 'parallel' as never }, 48, 512), /fill.mode/);
+});
+
+test('joint decoder: any of the model\'s end ids ends a region (EOS as well as PAD)', async () => {
+  const EOS = 9;
+  const holes = [12, 12];
+  const { sequence, regions } = layout(holes);
+  const target = (p: number) => (p === regions[0].start + 3 ? EOS : p >= regions[1].start + 5 && p < regions[1].end ? PAD : 400 + p);
+  const { model } = fakeModel(target);
+  const withEos: DecodeModel = { ...model, endIds: [PAD, EOS] };
+  const opts = { ...defaultDecodeOptions('llada'), stopWhenAnswerFinal: true };
+  const outcome = await decodeJoint(withEos, { sequence, regions, spec: policySpec('llada', opts), thresholds: DEFAULT_THRESHOLDS, options: opts });
+  const isEnd = (id: number) => id === PAD || id === EOS;
+  assert.equal(answerIds(outcome.regions[0].tokens, isEnd, MASK).length, 3);
+  assert.equal(outcome.regions[0].stopReason, 'answer-final');
+  assert.equal(outcome.regions[0].doneAtStep, 4);
+  assert.equal(answerIds(outcome.regions[1].tokens, isEnd, MASK).length, 5);
+});
+
+test('joint decoder: a block-causal model is refused (it fills regions in order instead)', async () => {
+  const { model } = fakeModel(() => 5);
+  const opts = defaultDecodeOptions('r2');
+  const { sequence, regions } = layout([8, 8]);
+  await assert.rejects(decodeJoint({ ...model, attention: 'block-causal' }, {
+    sequence, regions, spec: policySpec('r2', opts), thresholds: DEFAULT_THRESHOLDS, options: opts,
+  }), /bidirectional/);
 });
