@@ -31,6 +31,11 @@ export interface Settings {
   debounceMs: number;
   completionMode: CompletionMode;
   progressiveGhostText: boolean;
+  /**
+   * Automatic inline suggestions whose confidence (geometric mean of the committed probabilities of the first line's
+   * answer tokens) is below this are held back; `dLLM: Trigger Completion` shows them anyway. 0 = no gate.
+   */
+  minConfidence: number;
   /** Show a "Fill Block" code lens above placeholder lines. */
   placeholderCodeLens: boolean;
 }
@@ -50,6 +55,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   debounceMs: 150,
   completionMode: 'auto',
   progressiveGhostText: true,
+  minConfidence: 0.5,
   placeholderCodeLens: true,
 } satisfies Settings);
 
@@ -81,6 +87,7 @@ const VALIDATORS: { [K in SettingKey]: (v: unknown) => v is Settings[K] } = {
   debounceMs: isIntInRange(0, 10_000),
   completionMode: isOneOf(COMPLETION_MODES),
   progressiveGhostText: (v): v is boolean => typeof v === 'boolean',
+  minConfidence: isProbability,
   placeholderCodeLens: (v): v is boolean => typeof v === 'boolean',
 };
 

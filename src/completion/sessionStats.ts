@@ -37,6 +37,21 @@ export interface RequestSummary {
   canvasLength: number;
   commitsPerStep: number[];
   tokenMap: TokenCell[];
+  /** Inline completions: the answer's confidence (src/completion/pipeline.ts), once judged. */
+  confidence?: number;
+  /** Inline completions: why the confidence gate held the answer back (absent when shown). */
+  heldBackReason?: string;
+  /** Fill All: the joint decode per region, and what filling them one after another costs (measured later). */
+  fillAll?: FillAllSummary;
+}
+
+export interface FillAllSummary {
+  regions: { text: string; steps: number; doneAtStep: number; tokenMap: TokenCell[] }[];
+  /** Decodes run (groups of regions that fit the window together). */
+  groups: number;
+  fullPasses: number;
+  sequentialSteps?: number;
+  sequentialMs?: number;
 }
 
 export interface SessionTotals {
@@ -95,10 +110,19 @@ export function summarize(result: CompletionResult, kind: RequestKind, languageI
     canvasLength: m.canvasLength,
     commitsPerStep: [...result.commitsPerStep],
     // In canvas order, so the map reads as the text; end padding has text ''.
-    tokenMap: [...result.trace].sort((a, b) => a.index - b.index)
-      .map((t) => ({ text: t.text, step: t.step, rule: t.rule, confidence: t.confidence })),
+    tokenMap: cells(result.fill ? result.fill.holes.flatMap((h) => h.trace) : result.trace),
+    ...(result.fill ? {
+      completion: result.fill.holes.map((h) => h.text).join('\n…\n'),
+      fillAll: {
+        regions: result.fill.holes.map((h) => ({ text: h.text, steps: h.steps, doneAtStep: h.doneAtStep, tokenMap: cells(h.trace) })),
+        groups: result.fill.groups, fullPasses: result.fill.fullPasses,
+      },
+    } : {}),
   };
 }
+
+const cells = (trace: CompletionResult['trace']): TokenCell[] => [...trace].sort((a, b) => a.index - b.index)
+  .map((t) => ({ text: t.text, step: t.step, rule: t.rule, confidence: t.confidence }));
 
 export class SessionStats {
   private readonly recent: RequestSummary[] = [];
@@ -159,6 +183,25 @@ export class SessionStats {
     }
     t.savedVsLladaPct = pct(t.steps, t.lladaSteps);
     t.savedVsFastDllmPct = t.fastDllmMeasured > 0 ? pct(this.fastDllmSteps, this.fastDllmBaseline) : undefined;
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Records the confidence gate's verdict on an inline answer. */
+  noteGate(id: string, confidence: number, heldBackReason: string | undefined): void {
+    const summary = this.recent.find((r) => r.id === id);
+    if (!summary) return;
+    summary.confidence = confidence;
+    if (heldBackReason) summary.heldBackReason = heldBackReason;
+    else delete summary.heldBackReason;
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Fill All: what filling the same regions one after another cost (measured in the background). */
+  updateSequential(id: string, steps: number, ms: number): void {
+    const summary = this.recent.find((r) => r.id === id);
+    if (!summary?.fillAll || summary.cancelled) return;
+    summary.fillAll.sequentialSteps = steps;
+    summary.fillAll.sequentialMs = ms;
     for (const l of [...this.listeners]) l();
   }
 

@@ -1,22 +1,26 @@
 // Inline (ghost text) completions. Per call: gate (enabled, language, scheme, no fill running), read the context
-// window around the cursor, choose single- or multi-line, then serve, in order of preference,
+// window around the cursor, choose single- or multi-line (src/completion/pipeline.ts, shared with `cli.js complete`),
+// then serve, in order of preference,
 //   1. the decode already running here (its stable prefix, minus what the user typed along it),
 //   2. the cache (same context, or typed along a cached completion),
 //   3. a new decode, after an adaptive debounce (none for explicit triggers).
 // A decode outlives the provider call that started it: VS Code cancels calls on every keystroke, but typing along
 // the ghost text keeps the decode; anything else (typing something else, moving the cursor, switching editors,
-// Escape) cancels it.
+// Escape) cancels it. A finished decode goes through the pipeline's post-filters and confidence gate: below
+// dllm.minConfidence an automatic call shows nothing (and waits for the end before showing anything), an explicit
+// `dLLM: Trigger Completion` shows the answer anyway.
 import * as vscode from 'vscode';
 import { type Settings, isLanguageEnabled } from '../config';
 import type { CompletionRequest, CompletionResult } from '../engine/protocol';
 import { CompletionCache, makeAnchor } from '../completion/completionCache';
-import { chooseCompletionShape } from '../completion/completionShape';
-import { type FittedContext, MODEL_WINDOW_TOKENS, fitContext, readWindowChars } from '../completion/contextWindow';
 import { AdaptiveDebouncer, type CancellationLike, sleepUnlessCancelled } from '../completion/debounce';
-import { type EngineSession, newRequestId } from './engineSession';
 import { LiveDecode } from '../completion/liveDecode';
+import {
+  type CompletionOutcome, type PreparedCompletion, completionRequest, cursorWindowChars, finishCompletion, isBlankContext,
+  prepareCompletion,
+} from '../completion/pipeline';
+import { type EngineSession, newRequestId } from './engineSession';
 import { type Logger, errorMessage, isCancellation } from './logger';
-import { type CompletionShape, applyPostFilters } from '../completion/postFilters';
 import type { GhostTextRefresher } from './progressiveGhost';
 
 /** After a failed request, automatic triggers pause this long (the status bar and a notification show the error). */
@@ -29,24 +33,36 @@ export const INLINE_DECODING_CONTEXT = 'dllm.inlineDecoding';
 
 export const docKeyOf = (document: vscode.TextDocument): string => document.uri.toString();
 
-export interface CursorContext {
-  fitted: FittedContext;
-  shape: CompletionShape;
+export interface CursorContext extends PreparedCompletion {
   docKey: string;
 }
 
-/** Reads the text around the cursor (never the whole document) and fits it to the model window. */
+/** Reads the text around the cursor (never the whole document), fits it to the model window and picks the shape. */
 export function readCursorContext(document: vscode.TextDocument, position: vscode.Position, settings: Settings): CursorContext {
-  const budget = { windowTokens: MODEL_WINDOW_TOKENS, canvasTokens: settings.maxNewTokens };
-  const window = readWindowChars(budget);
+  const window = cursorWindowChars(settings);
   const offset = document.offsetAt(position);
   const startOffset = Math.max(0, offset - window);
   const endPosition = document.positionAt(offset + window);
   const prefix = document.getText(new vscode.Range(document.positionAt(startOffset), position));
   const suffix = document.getText(new vscode.Range(position, endPosition));
   const suffixIsFileEnd = document.offsetAt(endPosition) < offset + window;
-  const fitted = fitContext(prefix, suffix, budget, { prefixIsFileStart: startOffset === 0, suffixIsFileEnd });
-  return { fitted, shape: chooseCompletionShape(settings.completionMode, fitted.prefix, fitted.suffix), docKey: docKeyOf(document) };
+  const prepared = prepareCompletion({ prefix, suffix, languageId: document.languageId, prefixIsFileStart: startOffset === 0, suffixIsFileEnd }, settings);
+  return { ...prepared, docKey: docKeyOf(document) };
+}
+
+/** What the cache keeps besides the text: the decode it came from, and the gate's verdict on it. */
+interface CachedAnswer {
+  requestId: string;
+  heldBackReason?: string;
+}
+
+interface DecodeRecord {
+  live: LiveDecode;
+  request: CompletionRequest;
+  /** Automatic request under a gate: nothing is shown before the decode ends and passes it. */
+  gated: boolean;
+  result?: CompletionResult;
+  outcome?: CompletionOutcome;
 }
 
 /** What the provider last handed to VS Code (internal, for tests and the refresher). */
@@ -59,11 +75,11 @@ export interface ServedCompletion {
 }
 
 export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, vscode.Disposable {
-  private readonly cache = new CompletionCache<string>(100);
+  private readonly cache = new CompletionCache<CachedAnswer>(100);
   private readonly debouncer = new AdaptiveDebouncer();
   private readonly live = new Map<string, LiveDecode>();
   /** Recent decodes by request id, so a completion served from the cache is still tied to its decode. */
-  private readonly recent = new Map<string, { live: LiveDecode; request: CompletionRequest; result?: CompletionResult }>();
+  private readonly recent = new Map<string, DecodeRecord>();
   private manualTrigger: { docKey: string; version: number; offset: number } | undefined;
   private lastFailureAt = 0;
   private selectionCheck: ReturnType<typeof setTimeout> | undefined;
@@ -122,9 +138,9 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
   }
 
   /** Internal, for tests: the request and result behind a completion the provider served. */
-  finished(requestId: string): { request: CompletionRequest; result: CompletionResult } | undefined {
+  finished(requestId: string): { request: CompletionRequest; result: CompletionResult; outcome: CompletionOutcome } | undefined {
     const r = this.recent.get(requestId);
-    return r?.result && { request: r.request, result: r.result };
+    return r?.result && r.outcome && { request: r.request, result: r.result, outcome: r.outcome };
   }
 
   async provideInlineCompletionItems(
@@ -176,19 +192,20 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     const cursor = readCursorContext(document, position, settings);
     const { fitted, shape } = cursor;
     // An empty or blank document gives the model nothing to go on (the engine would refuse it as BAD_INPUT).
-    if (!/\S/.test(fitted.prefix) && !/\S/.test(fitted.suffix)) return undefined;
+    if (isBlankContext(cursor)) return undefined;
 
     const live = this.live.get(docKey);
     if (live) {
       const offer = live.running ? live.offerFor(docKey, shape, fitted) : undefined;
-      if (offer) return this.serveLive(live, offer.typed, settings, token);
+      if (offer) return this.serveLive(live, offer.typed, settings, token, manual);
       this.cancelLive(docKey, 'the text at the cursor no longer matches it');
     }
 
     const hit = this.cache.get(docKey, shape, fitted);
     if (hit) {
       if (manual && hit.remainder === '') this.tellNothingHere();
-      return this.serve({ requestId: hit.entry.data, docKey, text: hit.remainder, source: 'cache' }, hit.entry.text);
+      if (!manual && hit.entry.data.heldBackReason) return undefined;
+      return this.serve({ requestId: hit.entry.data.requestId, docKey, text: hit.remainder, source: 'cache' }, hit.entry.text);
     }
 
     if (context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic) {
@@ -201,8 +218,8 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
       if (!(await sleepUnlessCancelled(delay, token))) return undefined;
     }
     if (token.isCancellationRequested) return undefined;
-    const started = this.startDecode(document, cursor);
-    const text = await this.serveLive(started, '', settings, token);
+    const started = this.startDecode(document, cursor, manual);
+    const text = await this.serveLive(started, '', settings, token, manual);
     if (manual && started.state === 'done' && started.displayText === '') this.tellNothingHere();
     return text;
   }
@@ -211,13 +228,22 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     vscode.window.setStatusBarMessage('$(info) dLLM: no completion at this position', 4000);
   }
 
-  /** Waits (while the call is current) for the decode to have something new to show, and returns it. */
-  private async serveLive(live: LiveDecode, typed: string, settings: Settings, token: CancellationLike): Promise<string | undefined> {
-    const ready = settings.progressiveGhostText
+  /**
+   * Waits (while the call is current) for the decode to have something new to show, and returns it. Under the gate
+   * an automatic call waits for the end and shows nothing when the answer is held back.
+   */
+  private async serveLive(live: LiveDecode, typed: string, settings: Settings, token: CancellationLike, manual: boolean): Promise<string | undefined> {
+    const record = this.recent.get(live.requestId);
+    const gated = !manual && (record?.gated ?? false);
+    const ready = settings.progressiveGhostText && !gated
       ? () => live.displayText.length > typed.length
       : () => false; // wait for the end
     await Promise.race([live.until(ready), cancelled(token)]);
     if (token.isCancellationRequested || live.state === 'cancelled' || live.state === 'failed') return undefined;
+    if (gated && record?.outcome?.heldBackReason) {
+      this.log.debug(`${live.requestId}: held back (${record.outcome.heldBackReason})`);
+      return undefined;
+    }
     const full = live.displayText;
     if (!full.startsWith(typed)) return undefined;
     return this.serve({ requestId: live.requestId, docKey: live.docKey, text: full.slice(typed.length), source: live.running ? 'live' : 'new' }, full, live);
@@ -234,27 +260,16 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     return served.text;
   }
 
-  private startDecode(document: vscode.TextDocument, cursor: CursorContext): LiveDecode {
+  private startDecode(document: vscode.TextDocument, cursor: CursorContext, manual: boolean): LiveDecode {
     const { fitted, shape, docKey } = cursor;
     const settings = this.settings();
     const id = newRequestId('inline');
     const origin = { kind: 'inline' as const, document };
-    const request = this.engine.buildRequest(id, origin, {
-      prefix: fitted.prefix,
-      suffix: fitted.suffix,
-      prefixIsFileStart: fitted.prefixIsFileStart,
-      maxNewTokens: settings.maxNewTokens,
-      singleLine: shape === 'singleLine',
-      editorKey: `inline:${docKey}`,
-    });
-    const filterContext = {
-      prefix: fitted.prefix, suffix: fitted.suffix, shape, languageId: document.languageId,
-      prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd,
-    };
-    const live = new LiveDecode(id, makeAnchor(docKey, shape, fitted), filterContext, () => this.engine.cancel(id));
+    const request = completionRequest(id, cursor, settings, { editorKey: `inline:${docKey}` });
+    const live = new LiveDecode(id, makeAnchor(docKey, shape, fitted), cursor.filterContext, () => this.engine.cancel(id));
     this.cancelLive(docKey, `replaced by ${id}`);
     this.live.set(docKey, live);
-    const record: { live: LiveDecode; request: CompletionRequest; result?: CompletionResult } = { live, request };
+    const record: DecodeRecord = { live, request, gated: !manual && settings.minConfidence > 0 };
     this.recent.set(id, record);
     if (this.recent.size > 20) this.recent.delete(this.recent.keys().next().value!);
     this.updateContextKey();
@@ -274,8 +289,10 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
         record.result = result;
         if (!result.cancelled) {
           // Into the cache before the decode reports "done", so the final refresh is served from it.
-          const shown = applyPostFilters(result.completion, { ...live.filterContext, final: true });
-          this.cache.put(live.anchor, shown, id);
+          const outcome = finishCompletion(result, cursor, settings, manual);
+          record.outcome = outcome;
+          this.engine.stats.noteGate(id, outcome.confidence, outcome.heldBackReason);
+          this.cache.put(live.anchor, outcome.text, { requestId: id, heldBackReason: outcome.heldBackReason });
         }
         live.finish(result);
       },
@@ -296,12 +313,15 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     const editor = vscode.window.activeTextEditor;
     if (!editor || docKeyOf(editor.document) !== live.docKey) return undefined;
     const cursor = readCursorContext(editor.document, editor.selection.active, this.settings());
+    const record = this.recent.get(live.requestId);
     if (live.running) {
+      if (record?.gated) return undefined; // nothing is shown before the gate has judged the answer
       const offer = live.offerFor(live.docKey, cursor.shape, cursor.fitted);
       return offer && live.displayText;
     }
     const hit = this.cache.get(live.docKey, cursor.shape, cursor.fitted);
-    return hit && hit.entry.data === live.requestId ? hit.entry.text : undefined;
+    if (!hit || hit.entry.data.requestId !== live.requestId) return undefined;
+    return record?.gated && hit.entry.data.heldBackReason ? undefined : hit.entry.text;
   }
 
   private consumeManualTrigger(document: vscode.TextDocument, position: vscode.Position): boolean {

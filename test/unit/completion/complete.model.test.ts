@@ -1,0 +1,59 @@
+// `node dist/cli.js complete` and the in-process pipeline (what the inline provider runs) give the same answers for
+// the same cursors, with the bundled model. The cursors are the first replay positions of each language (natural
+// pauses in held-out files), whatever the model answers there.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { ReplayTask } from '../../../src/bench/replay';
+import { runCompletion } from '../../../src/completion/pipeline';
+import { DEFAULT_SETTINGS } from '../../../src/config';
+import { Engine } from '../../../src/engine/engine';
+import { REPO_ROOT } from '../../support/repoRoot';
+import { HAVE_MODEL, MODEL_DIR, NO_MODEL_REASON } from '../engine/modelFixture';
+
+const built = path.join(REPO_ROOT, 'dist', 'cli.js');
+const CLI = fs.existsSync(built) ? built : path.join(REPO_ROOT, 'out', 'src', 'cli.js');
+
+function firstTasks(perLanguage: number): ReplayTask[] {
+  const all: ReplayTask[] = fs.readFileSync(path.join(REPO_ROOT, 'models', 'eval', 'replay-tasks.jsonl'), 'utf8')
+    .split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return (['typescript', 'javascript', 'python'] as const).flatMap((lang) => all.filter((t) => t.language === lang).slice(0, perLanguage));
+}
+
+test('complete (CLI) and runCompletion (provider pipeline) agree on text, shown, confidence and NFE', { skip: HAVE_MODEL ? false : NO_MODEL_REASON, timeout: 300_000 }, async () => {
+  const tasks = firstTasks(2);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dllm-complete-'));
+  const input = path.join(dir, 'in.jsonl');
+  const output = path.join(dir, 'out.jsonl');
+  fs.writeFileSync(input, tasks.map((t) => JSON.stringify(t)).join('\n') + '\n');
+  execFileSync(process.execPath, [CLI, 'complete', '--tasks', input, '--out', output, '--model', MODEL_DIR, '--ep', 'cpu', '--min-confidence', '0.5'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  const cliRows = fs.readFileSync(output, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.equal(cliRows.length, tasks.length);
+  for (const row of cliRows) assert.deepEqual(Object.keys(row), ['task_id', 'shown', 'text', 'confidence', 'nfe', 'ms']);
+
+  const engine = new Engine({ modelDir: MODEL_DIR, executionProvider: 'cpu' });
+  try {
+    for (const [i, task] of tasks.entries()) {
+      const out = await runCompletion({ complete: (r) => engine.complete(r) }, {
+        prefix: task.prefix, suffix: task.suffix, languageId: task.language,
+        prefixIsFileStart: task.prefix_is_file_start, suffixIsFileEnd: task.suffix_is_file_end,
+      }, { ...DEFAULT_SETTINGS, minConfidence: 0.5 }, { id: task.task_id });
+      const row = cliRows[i];
+      assert.equal(row.task_id, task.task_id);
+      assert.deepEqual({ shown: row.shown, text: row.text, confidence: row.confidence, nfe: row.nfe },
+        { shown: out.shown, text: out.text, confidence: out.confidence, nfe: out.nfe }, task.task_id);
+      assert.equal(row.shown, row.text !== '' && row.confidence >= 0.5);
+    }
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test('complete rejects a bad --min-confidence with a clear error', () => {
+  assert.throws(() => execFileSync(process.execPath, [CLI, 'complete', '--tasks', 'x', '--out', 'y', '--min-confidence', '2'],
+    { stdio: ['ignore', 'ignore', 'pipe'] }), /min-confidence must be a number from 0 to 1/);
+});
