@@ -128,6 +128,28 @@ for (const v of VARIANTS) {
   });
 }
 
+test('a model without BOS never gets one: single canvas, Fill All joint and sequential, on both attention kinds', async () => {
+  const layout = buildCanvas({ prefixIds: [5, 6], suffixIds: [7], canvasLength: 4, maxLength: 128, maskId: 1, bosId: -1, useBos: true });
+  assert.equal(layout.hasBos, false);
+  assert.deepEqual(Array.from(layout.sequence), [5, 6, 1, 1, 1, 1, 7]);
+  for (const attention of ['bidirectional', 'block-causal'] as const) {
+    const { dir } = writeTinyModelDir(TOKENIZER, { attention });
+    const engine = new Engine({ modelDir: dir, executionProvider: 'cpu' });
+    const fed: number[][] = [];
+    const loaded = await engine.load();
+    const forward = loaded.session.forward;
+    (loaded.session as { forward: typeof forward }).forward = (req) => { fed.push([...req.inputIds]); return forward(req); };
+    for (const mode of ['joint', 'sequential'] as const) {
+      const r = await engine.complete({ id: mode, prefix: '', suffix: '', policy: 'r2', maxNewTokens: 6,
+        fill: { pieces: ['const a = ', ';\nconst b = ', ';\n'], mode } });
+      assert.equal(r.fill?.holes.length, 2, `${attention} ${mode}`);
+    }
+    assert.ok(fed.length > 0);
+    assert.ok(fed.every((ids) => ids.every((id) => id >= 0)), `${attention}: no negative (missing BOS) id is ever fed`);
+    await engine.dispose();
+  }
+});
+
 test('any end id ends the answer: a model that always predicts the second end id gives an empty completion', async () => {
   const probe = writeTinyModelDir(TOKENIZER);
   const imEnd = probe.config.end_token_ids[1];
