@@ -70,3 +70,11 @@ export function mochaOutcome(runner: RunnerLike, grep: string | undefined) {
     },
   };
 }
+
+/**
+ * Inside a running mocha test: records it as a known failure (today's model cannot do what the test needs) and ends it.
+ * The test then counts neither as passed nor as failed.
+ */
+export function knownFailureHere(ctx: { test?: { fullTitle(): string } }, reason: string, detail = ''): void {
+  mochaKnownFailures.push({ test: ctx.test?.fullTitle() ?? 'unknown test', reason, outcome: 'fails', error: detail });
+}
