@@ -1,6 +1,7 @@
 // Command ids contributed in package.json. Tests check the manifest and the registry against this list.
 export const COMMANDS = {
   fillBlock: 'dllm.fillBlock',
+  fillAll: 'dllm.fillAll',
   showStats: 'dllm.showStats',
   toggle: 'dllm.toggle',
   triggerCompletion: 'dllm.triggerCompletion',

@@ -69,7 +69,8 @@ export class EngineSession implements vscode.Disposable {
     if (on && !this.measuring) {
       // The panel just became visible: measure the last request too, if it has no baselines yet.
       const last = this.stats.last;
-      const request = last && last.fastDllmSteps === undefined ? this.finishedRequests.get(last.id) : undefined;
+      const measured = last && (last.fillAll ? last.fillAll.sequentialSteps !== undefined : last.fastDllmSteps !== undefined);
+      const request = last && !measured ? this.finishedRequests.get(last.id) : undefined;
       if (request) this.measureBaselinesFor(request, last!.id);
     }
     this.measuring = on;
@@ -324,11 +325,17 @@ export class EngineSession implements vscode.Disposable {
   private measureBaselinesFor(request: CompletionRequest, summaryId: string): void {
     const client = this.testClient ?? this.client;
     if (!client) return;
-    const baseline: CompletionRequest = {
-      ...request, id: `${request.id}:baselines`, editorKey: BASELINE_EDITOR_KEY, measureBaselines: true, emitSteps: false,
-    };
+    // Fill All: the baseline is filling the same regions one after another.
+    const baseline: CompletionRequest = request.fill
+      ? { ...request, id: `${request.id}:sequential`, editorKey: BASELINE_EDITOR_KEY, emitSteps: false, fill: { ...request.fill, mode: 'sequential' } }
+      : { ...request, id: `${request.id}:baselines`, editorKey: BASELINE_EDITOR_KEY, measureBaselines: true, emitSteps: false };
     client.complete(baseline).then((result) => {
       if (result.cancelled) return;
+      if (result.fill) {
+        this.stats.updateSequential(summaryId, result.fill.nfe, result.fill.ms);
+        this.log.debug(`${request.id}: sequential filling takes ${result.fill.nfe} steps, ${result.fill.ms.toFixed(0)} ms`);
+        return;
+      }
       const m = result.metrics;
       this.stats.updateBaselines(summaryId, m.lladaNfe, m.fastDllmNfe);
       this.log.debug(`${request.id}: baselines llada ${m.lladaNfe}, fast-dllm ${m.fastDllmNfe ?? '—'} steps`);

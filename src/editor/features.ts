@@ -6,6 +6,7 @@ import { COMMANDS, FILL_ACTIVE_CONTEXT } from '../commandIds';
 import { CONFIG_SECTION, type Settings } from '../config';
 import { currentSettings } from '../settings';
 import { BUNDLED_MODEL_DIR, EngineSession, resolveModelDir } from './engineSession';
+import { FillAllController } from './fillAll';
 import { FillBlockController } from './fillBlock';
 import { DllmInlineProvider, docKeyOf } from './inlineProvider';
 import { ErrorNotifier, type Logger } from './logger';
@@ -27,6 +28,7 @@ export interface DllmTestingApi {
   engine: EngineSession;
   provider: DllmInlineProvider;
   fill: FillBlockController;
+  fillAll: FillAllController;
   stats: StatsPanel;
   refresher: GhostTextRefresher;
   settings(): Settings;
@@ -40,7 +42,9 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
   const proposedApi = Boolean(context.extension.packageJSON?.enabledApiProposals?.includes?.(PROPOSAL));
   const refresher = new GhostTextRefresher(log, proposedApi);
   const fill = new FillBlockController(engine, log);
-  const provider = new DllmInlineProvider(engine, getSettings, log, refresher, (docKey) => fill.isActiveIn(docKey));
+  const fillAll = new FillAllController(engine, log);
+  const provider = new DllmInlineProvider(engine, getSettings, log, refresher,
+    (docKey) => fill.isActiveIn(docKey) || fillAll.isActiveIn(docKey));
   const lenses = new PlaceholderLensProvider(getSettings, (docKey) => fill.activeLine(docKey));
   const stats = new StatsPanel(context.extensionUri, engine, log);
   const bundledDir = path.join(context.extensionPath, BUNDLED_MODEL_DIR);
@@ -117,7 +121,7 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
   };
 
   context.subscriptions.push(
-    engine, refresher, fill, provider, lenses, stats, statusBar,
+    engine, refresher, fill, fillAll, provider, lenses, stats, statusBar,
     vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
     vscode.languages.registerCodeLensProvider({ pattern: '**' }, lenses),
     engine.onDidChangeStatus(updateStatus),
@@ -137,7 +141,8 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
     }),
 
     vscode.commands.registerCommand(COMMANDS.fillBlock, (args?: unknown) => fill.run(args)),
-    vscode.commands.registerCommand(COMMANDS.cancelFill, () => fill.cancel()),
+    vscode.commands.registerCommand(COMMANDS.fillAll, () => fillAll.run()),
+    vscode.commands.registerCommand(COMMANDS.cancelFill, () => { fill.cancel(); fillAll.cancel(); }),
     vscode.commands.registerCommand(COMMANDS.showStats, () => stats.show()),
     vscode.commands.registerCommand(COMMANDS.selectModel, (dir?: unknown) => selectModel(dir)),
     vscode.commands.registerCommand(COMMANDS.toggle, async () => {
@@ -168,5 +173,5 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
     }),
   );
   void vscode.commands.executeCommand('setContext', FILL_ACTIVE_CONTEXT, false);
-  return { engine, provider, fill, stats, refresher, settings: getSettings };
+  return { engine, provider, fill, fillAll, stats, refresher, settings: getSettings };
 }

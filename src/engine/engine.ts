@@ -4,6 +4,7 @@ import { buildCanvas, trimForEncoding } from './canvas';
 import { decode, type DecodeModel, type DecodeOutcome } from './decoder';
 import { defaultDecodeOptions } from './defaults';
 import { EngineError, toEngineError } from './errors';
+import { fillCompletionResult, runFill } from './fill';
 import { requestMetrics } from './metrics';
 import { checkModelFitsMemory } from './memory';
 import { isEndToken, type ModelConfig, modelPaths, readModelConfig } from './modelConfig';
@@ -102,9 +103,14 @@ export class Engine {
   async complete(request: CompletionRequest, hooks: RequestHooks = {}): Promise<CompletionResult> {
     const alreadyLoaded = this.loaded !== undefined;
     const model = await this.load();
-    const settings = resolveRequest(request, model.config.blockSize);
+    // A Fill All request is checked like a completion whose prefix and suffix are the code around the holes.
+    const settings = resolveRequest(request.fill
+      ? { ...request, prefix: request.fill.pieces?.[0] ?? '', suffix: request.fill.pieces?.slice(1).join('') ?? '' }
+      : request, model.config.blockSize);
     this.busy = true;
-    const running = this.run(model, request, settings, hooks, alreadyLoaded ? 0 : model.loadMs);
+    const running = request.fill
+      ? this.fill(model, request, settings, hooks, alreadyLoaded ? 0 : model.loadMs)
+      : this.run(model, request, settings, hooks, alreadyLoaded ? 0 : model.loadMs);
     this.active = running;
     try {
       return await running;
@@ -221,6 +227,20 @@ export class Engine {
       })),
       commitsPerStep: outcome.commitsPerStep,
     };
+  }
+
+  /** Fill All: every hole of the request (fill.ts), and the other mode's cost when asked for. */
+  private async fill(model: LoadedModel, request: CompletionRequest, settings: DecodeSettings, hooks: RequestHooks,
+    loadMs: number): Promise<CompletionResult> {
+    const result = await runFill(model, this.decodeModel(model), request, settings, hooks);
+    const cancelled = hooks.isCancelled?.() === true || result.holes.some((h) => h.stopReason === 'cancelled');
+    if (request.fill!.measureOtherMode && !cancelled) {
+      const mode = result.mode === 'joint' ? 'sequential' : 'joint';
+      const other = await runFill(model, this.decodeModel(model), { ...request, emitSteps: false }, settings,
+        { isCancelled: hooks.isCancelled }, mode);
+      result.other = { mode, nfe: other.nfe, ms: other.ms, queryTokens: other.queryTokens };
+    }
+    return fillCompletionResult(request, result, model.session.executionProvider, settings, loadMs, cancelled);
   }
 
   /** NFE of plain llada and fast-dllm decodes of the same canvas (fresh copies; no events). */
