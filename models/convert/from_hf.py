@@ -58,7 +58,7 @@ def read_safetensors(path):
 def read_checkpoint(ckpt):
     index = os.path.join(ckpt, 'model.safetensors.index.json')
     if os.path.exists(index):
-        files = sorted(set(json.load(open(index))['weight_map'].values()))
+        files = sorted(set(read_json(ckpt, 'model.safetensors.index.json')['weight_map'].values()))
     elif os.path.exists(os.path.join(ckpt, 'model.safetensors')):
         files = ['model.safetensors']
     else:
@@ -73,7 +73,15 @@ def read_checkpoint(ckpt):
 
 def read_json(ckpt, name):
     path = os.path.join(ckpt, name)
-    return json.load(open(path, encoding='utf-8')) if os.path.exists(path) else {}
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def write_json(path, value, indent=None):
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(value, f, indent=indent)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -213,7 +221,7 @@ def collect(weights, prefix, names):
 KNOWN = [
     (r'bd3lm', dict(family='tiny-a2d-bd3lm', attention='block-causal', block_size=32, logit_shift=0, license='apache-2.0')),
     (r'mdlm', dict(family='tiny-a2d-mdlm', attention='bidirectional', block_size=32, logit_shift=0, license='apache-2.0')),
-    (r'open-dcoder', dict(family='open-dcoder', attention='bidirectional', block_size=32, logit_shift=1, license='apache-2.0')),
+    (r'open-dcoder', dict(family='open-dcoder', attention='bidirectional', block_size=32, logit_shift=1, max_length=4096, license='apache-2.0')),
     (r'fast[_-]?dllm', dict(family='fast-dllm-v2', attention='block-causal', block_size=32, logit_shift=1, mask='151665', license='apache-2.0')),
     (r'trado', dict(family='trado', attention='block-causal', block_size=4, logit_shift=0, mask='151669', license='apache-2.0')),
     (r'sdar', dict(family='sdar', attention='block-causal', block_size=4, logit_shift=0, mask='151669', license='mit')),
@@ -339,7 +347,8 @@ def decide(args, cfg, gen, tok, tok_cfg, arch):
 def license_of(ckpt, known):
     readme = os.path.join(ckpt, 'README.md')
     if os.path.exists(readme):
-        m = re.match(r'---\n(.*?)\n---', open(readme, encoding='utf-8', errors='replace').read(), re.S)
+        with open(readme, encoding='utf-8', errors='replace') as f:
+            m = re.match(r'---\n(.*?)\n---', f.read(), re.S)
         lic = m and re.search(r'^license:\s*(\S+)', m.group(1), re.M)
         if lic:
             return lic.group(1)
@@ -783,7 +792,8 @@ def write_model_card(out, config, decisions, report, files):
         agree = 'undefined (all near ties)' if row['top1_agreement'] is None else f"{row['top1_agreement']:.3f}"
         lines.append(f"| {row['case']} | {row['counted']} of {row['positions']} | {agree} | {row['max_abs_delta_p']:.2e} |")
     lines += ['', 'Replay the ONNX graph on the same inputs: `node dist/cli.js check-model --model DIR`.', '']
-    open(os.path.join(out, 'MODEL_CARD.md'), 'w').write('\n'.join(lines))
+    with open(os.path.join(out, 'MODEL_CARD.md'), 'w', encoding='utf-8') as f:
+        f.write('\n'.join(lines))
 
 
 def main():
@@ -851,12 +861,11 @@ def main():
         print(f"from_hf: {args.precision} weights vs fp32 ({row['case']}): top-1 agreement {agree} over {row['counted']} of "
               f"{row['positions']} positions ({row['near_ties_skipped']} near ties), max |Δp1| {row['max_abs_delta_p']:.2e}"
               f"{f' (below the {expected} expected of {args.precision})' if low else ''}")
-    json.dump({'precision': args.precision, 'kv_dtype': 'float16' if args.precision == 'fp16' else 'float32',
+    write_json(os.path.join(args.out, 'self_check.json'), {'precision': args.precision, 'kv_dtype': 'float16' if args.precision == 'fp16' else 'float32',
                'reference': 'PyTorch forward of from_hf.py: outputs at fp32; outputs_same_weights with the graph\'s '
                             'quantised / fp16-rounded weights (int8 also with quantised activations)',
                'thresholds': thresholds, 'fp32_agreement': quant_rows,
-               'expected_fp32_agreement': expected, 'cases': cases},
-              open(os.path.join(args.out, 'self_check.json'), 'w'))
+               'expected_fp32_agreement': expected, 'cases': cases})
 
     shutil.copy(os.path.join(args.checkpoint, 'tokenizer.json'), os.path.join(args.out, 'tokenizer.json'))
     name = args.name or f"{os.path.basename(os.path.abspath(args.checkpoint))}-{args.precision}"
@@ -872,7 +881,7 @@ def main():
         'source_checkpoint': cfg.get('_name_or_path') or os.path.basename(os.path.abspath(args.checkpoint)),
         'license': chosen['license'], 'special_tokens': chosen['special_tokens'],
     }
-    json.dump(config, open(os.path.join(args.out, 'config.json'), 'w'), indent=2)
+    write_json(os.path.join(args.out, 'config.json'), config, indent=2)
     report = {'n_valid': n_valid, 'quantisation_check': quant_rows, 'seconds': round(time.time() - started, 1)}
     write_model_card(args.out, config, decisions, report, saved)
     print(f"from_hf: done in {report['seconds']} s -> {args.out} (check with: node dist/cli.js check-model --model {args.out})")

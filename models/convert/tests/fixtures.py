@@ -33,6 +33,11 @@ def write_safetensors(path, tensors, dtype='F32'):
             f.write(b)
 
 
+def write_json(path, value):
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(value, f, indent=2)
+
+
 def write_weights(out, tensors, dtype='F32', shards=1):
     if shards == 1:
         write_safetensors(os.path.join(out, 'model.safetensors'), tensors, dtype)
@@ -44,8 +49,7 @@ def write_weights(out, tensors, dtype='F32', shards=1):
         file = f'model-{s + 1:05d}-of-{shards:05d}.safetensors'
         write_safetensors(os.path.join(out, file), {n: tensors[n] for n in part}, dtype)
         weight_map.update({n: file for n in part})
-    json.dump({'metadata': {'total_size': 0}, 'weight_map': weight_map},
-              open(os.path.join(out, 'model.safetensors.index.json'), 'w'), indent=2)
+    write_json(os.path.join(out, 'model.safetensors.index.json'), {'metadata': {'total_size': 0}, 'weight_map': weight_map})
 
 
 # ---------------------------------------------------------------- tokenizer.json: byte-level BPE
@@ -180,7 +184,7 @@ def write_fixture(root, name, seed=0, layers=2, D=64, H=4, KV=2, inter=96):
     n_tok = max(ids.values()) + 1
     vocab = spec['vocab']
     assert vocab >= n_tok, (name, vocab, n_tok)
-    json.dump(tok, open(os.path.join(out, 'tokenizer.json'), 'w'))
+    write_json(os.path.join(out, 'tokenizer.json'), tok)
     if llada:
         KV = H  # LLaDA-8B is plain multi-head
         tensors = llada_weights(rng, layers, D, H, KV, inter, vocab, spec['tied'])
@@ -213,9 +217,9 @@ def write_fixture(root, name, seed=0, layers=2, D=64, H=4, KV=2, inter=96):
             config['pad_token_id'] = ids['<|endoftext|>']
         tok_cfg = {'bos_token': None, 'eos_token': '<|im_end|>', 'pad_token': '<|endoftext|>'}
         gen = {'eos_token_id': [ids['<|im_end|>'], ids['<|endoftext|>']], 'pad_token_id': ids['<|endoftext|>']}
-    json.dump(config, open(os.path.join(out, 'config.json'), 'w'), indent=2)
-    json.dump(tok_cfg, open(os.path.join(out, 'tokenizer_config.json'), 'w'), indent=2)
-    json.dump(gen, open(os.path.join(out, 'generation_config.json'), 'w'), indent=2)
+    write_json(os.path.join(out, 'config.json'), config)
+    write_json(os.path.join(out, 'tokenizer_config.json'), tok_cfg)
+    write_json(os.path.join(out, 'generation_config.json'), gen)
     write_weights(out, tensors, spec.get('dtype', 'F32'), spec.get('shards', 1))
     return out, dict(n_tokenizer_ids=n_tok, ids=ids, **spec)
 
@@ -236,7 +240,7 @@ def write_qwen25_coder_05b_shape(root, seed=0):
     tail = [{'id': i, 'content': f'<|reserved_{i}|>', 'single_word': False, 'lstrip': False, 'rstrip': False,
              'normalized': False, 'special': False} for i in range(151643 + len(specials), 151665)]
     tok['added_tokens'] = filler + specials + tail
-    json.dump(tok, open(os.path.join(out, 'tokenizer.json'), 'w'))
+    write_json(os.path.join(out, 'tokenizer.json'), tok)
     D, H, KV, hd, inter, vocab, layers = 896, 14, 2, 64, 4864, 151936, 24
     tensors = {}
     tensors['model.embed_tokens.weight'] = rnd(rng, vocab, D, std=0.05)  # logits neither flat nor saturated
@@ -259,8 +263,8 @@ def write_qwen25_coder_05b_shape(root, seed=0):
               'rms_norm_eps': 1e-6, 'rope_theta': 1000000.0, 'max_position_embeddings': 32768,
               'tie_word_embeddings': True, 'vocab_size': vocab, 'bos_token_id': 151643, 'eos_token_id': 151643,
               'torch_dtype': 'bfloat16'}
-    json.dump(config, open(os.path.join(out, 'config.json'), 'w'), indent=2)
-    json.dump({'bos_token': None, 'eos_token': '<|im_end|>'}, open(os.path.join(out, 'tokenizer_config.json'), 'w'))
-    json.dump({'eos_token_id': [151645, 151643], 'pad_token_id': 151643}, open(os.path.join(out, 'generation_config.json'), 'w'))
+    write_json(os.path.join(out, 'config.json'), config)
+    write_json(os.path.join(out, 'tokenizer_config.json'), {'bos_token': None, 'eos_token': '<|im_end|>'})
+    write_json(os.path.join(out, 'generation_config.json'), {'eos_token_id': [151645, 151643], 'pad_token_id': 151643})
     write_weights(out, tensors, 'BF16', shards=2)
     return out

@@ -137,7 +137,7 @@ class TestConvert(Fixtures):
             with self.subTest(name):
                 out = os.path.join(self.tmp, 'out-decide-' + name)
                 printed = convert(ckpt, out, '--precision', 'fp32')
-                config = json.load(open(os.path.join(out, 'config.json')))
+                config = from_hf.read_json(out, 'config.json')
                 for key, value in spec['expect'].items():
                     self.assertEqual(config[key], value, key)
                 self.assertIn('attention = ', printed)
@@ -164,7 +164,7 @@ class TestConvert(Fixtures):
         out = os.path.join(self.tmp, 'out-flags')
         convert(ckpt, out, '--attention', 'block-causal', '--block-size', '8', '--logit-shift', '0',
                 '--mask-token-id', str(spec['ids']['<|fim_middle|>']))
-        config = json.load(open(os.path.join(out, 'config.json')))
+        config = from_hf.read_json(out, 'config.json')
         self.assertEqual((config['attention'], config['block_size'], config['logit_shift'], config['mask_token_id']),
                          ('block-causal', 8, 0, spec['ids']['<|fim_middle|>']))
 
@@ -194,7 +194,7 @@ class TestConvert(Fixtures):
                 with self.subTest(f'{name} {precision}'):
                     out = os.path.join(self.tmp, f'out-{name}-{precision}')
                     convert(ckpt, out, '--precision', precision)
-                    config = json.load(open(os.path.join(out, 'config.json')))
+                    config = from_hf.read_json(out, 'config.json')
                     self.assertEqual(config['precision'], precision)
                     self.assertEqual(config['kv_dtype'], 'float16' if precision == 'fp16' else 'float32')
                     run = subprocess.run([node, os.path.join(CONVERT, 'run_onnx.mjs'), out], capture_output=True, text=True)
