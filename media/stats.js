@@ -252,7 +252,14 @@
     children.push(sessionSection(snapshot));
     if (snapshot.history.length) children.push(historySection(snapshot, shown));
     app.replaceChildren(...children);
-    vscode.postMessage({ type: 'rendered', requests: snapshot.session.requests, lastId: shown ? shown.id : null, lastSteps: shown ? shown.steps : null });
+    const fillAll = shown && shown.fillAll;
+    vscode.postMessage({
+      type: 'rendered', requests: snapshot.session.requests, lastId: shown ? shown.id : null, lastSteps: shown ? shown.steps : null,
+      ...(fillAll ? {
+        fillAllRegions: document.querySelectorAll('[id^="token-map-region-"]').length,
+        sequentialSteps: fillAll.sequentialSteps === undefined ? null : fillAll.sequentialSteps,
+      } : {}),
+    });
   }
 
   function persist() {

@@ -45,8 +45,8 @@ interface TrackedRegion {
 class RunningFillAll implements vscode.Disposable {
   readonly regions: TrackedRegion[];
   stopped: 'cancelled' | 'regionChanged' | 'documentClosed' | undefined;
-  /** Set while the fill applies its own edit (its changes are not the user's). */
-  applying = false;
+  /** The replacements the fill itself is applying (their change events are not the user's). */
+  ownEdits: { offset: number; length: number; text: string }[] = [];
   onStep: ((e: StepEvent) => void) | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
   private resolveDone!: () => void;
@@ -61,7 +61,7 @@ class RunningFillAll implements vscode.Disposable {
     this.regions = targets.map((t) => ({ start: t.start, end: t.end, original: document.getText().slice(t.start, t.end) }));
     this.subscriptions.push(
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.document === this.document && !this.applying) this.follow(e.contentChanges);
+        if (e.document === this.document) this.follow(e.contentChanges);
       }),
       vscode.workspace.onDidCloseTextDocument((doc) => {
         if (doc === this.document) this.stop('documentClosed');
@@ -87,6 +87,10 @@ class RunningFillAll implements vscode.Disposable {
   /** Content changes are in the coordinates of the document before the event. */
   private follow(changes: readonly vscode.TextDocumentContentChangeEvent[]): void {
     if (this.stopped) return;
+    const own = (c: vscode.TextDocumentContentChangeEvent) =>
+      this.ownEdits.some((o) => o.offset === c.rangeOffset && o.length === c.rangeLength && o.text === c.text);
+    changes = changes.filter((c) => !own(c));
+    if (changes.length === 0) return;
     for (const r of this.regions) {
       const empty = r.start === r.end;
       let shift = 0;
@@ -252,7 +256,9 @@ export class FillAllController implements vscode.Disposable {
       }]));
       const version = document.version;
       const editor = fill.editor;
-      fill.applying = true;
+      fill.ownEdits = targets.flatMap((t, i) => (answers[i] === '' ? [] : [{
+        offset: fill.regions[i].start, length: fill.regions[i].end - fill.regions[i].start, text: t.leading + answers[i] + t.trailing,
+      }]));
       let applied: boolean;
       try {
         if (editor) {
@@ -263,7 +269,7 @@ export class FillAllController implements vscode.Disposable {
           applied = await vscode.workspace.applyEdit(edit);
         }
       } finally {
-        fill.applying = false;
+        fill.ownEdits = [];
       }
       if (!applied || document.version === version) continue;
       this.log.info(`${requestId}: Fill All changed ${count} of ${targets.length} regions`);

@@ -45,10 +45,13 @@ class ScriptedJointEngine implements EngineClientLike {
       steps: Math.min(steps, pieces.length), doneAtStep: Math.min(steps, pieces.length), group: 0, stopReason: 'complete' as const,
       trace: pieces.slice(0, steps).map((text, index) => ({ index, text, step: index + 1, rule: 'threshold' as const, confidence: 0.95 })),
     }));
+    // Filling one hole after another takes as many steps as all the answers' pieces together.
+    const sequential = request.fill!.mode === 'sequential';
+    const nfe = sequential ? this.answers.reduce((a, p) => a + p.length, 0) : steps;
     return {
       requestId: request.id, completion: '', cancelled, stopReason: cancelled ? 'cancelled' : 'complete', tokenIds: [], trace: [],
       commitsPerStep: new Array(steps).fill(this.answers.length),
-      fill: { mode: 'joint', holes, groups: 1, nfe: steps, ms: steps * STEP_MS, fullPasses: 1, queryTokens: 0, commitsPerStep: new Array(steps).fill(this.answers.length) },
+      fill: { mode: sequential ? 'sequential' : 'joint', holes, groups: sequential ? holes.length : 1, nfe, ms: steps * STEP_MS, fullPasses: 1, queryTokens: 0, commitsPerStep: new Array(steps).fill(this.answers.length) },
       metrics: {
         nfe: steps, tokens: steps, tokensPerStep: 1, ms: steps * STEP_MS, timeToFirstCommitMs: STEP_MS, lladaNfe: 48,
         stepsSavedVsLladaPct: 0, policy: 'r2', cache: 'dual', executionProvider: 'scripted', canvasLength: 48,
@@ -172,11 +175,18 @@ suite('fill all (scripted engine: mechanics)', function () {
   test('an edit outside the regions while it fills: the regions follow it and the fill is applied', async () => {
     t.engine.useClientForTests(new ScriptedJointEngine(ANSWERS));
     const { doc, editor } = await open(THREE_PLACEHOLDERS);
-    const sub = t.fillAll.onDidStart(async () => {
-      sub.dispose();
-      await editor.edit((b) => b.insert(new vscode.Position(0, 0), '// header\n'));
+    let editedWhileRunning = false;
+    const edited = new Promise<void>((resolve) => {
+      const sub = t.fillAll.onDidStart(async () => {
+        sub.dispose();
+        await editor.edit((b) => b.insert(new vscode.Position(0, 0), '// header\n'));
+        editedWhileRunning = t.fillAll.running;
+        resolve();
+      });
     });
     const outcome = await fillAll();
+    await edited;
+    assert.ok(editedWhileRunning, 'the edit landed while the fill was running');
     assert.equal(outcome.status, 'applied');
     assert.equal(doc.getText(), `// header\n${FILLED}`);
   });
@@ -190,6 +200,25 @@ suite('fill all (scripted engine: mechanics)', function () {
     assert.equal(outcome.status, 'applied');
     assert.equal(engine.requests[0].fill?.pieces.length, 2);
     assert.equal(doc.getText(), THREE_PLACEHOLDERS.replace('function sub(a, b) {\n  // fill', 'function sub(a, b) {\n  return a - b;'));
+  });
+
+  test('the stats panel shows the joint decode, a token map per region, and the sequential cost measured after', async () => {
+    const engine = new ScriptedJointEngine(ANSWERS);
+    t.engine.useClientForTests(engine);
+    const { editor } = await open(THREE_PLACEHOLDERS);
+    await vscode.commands.executeCommand('dllm.showStats'); // beside the editor, which keeps the focus
+    await waitFor(() => t.stats.isOpen, 'the panel to open');
+    await vscode.window.showTextDocument(editor.document, editor.viewColumn);
+    const outcome = await fillAll();
+    assert.equal(outcome.status, 'applied');
+    const rendered = await waitFor(() => {
+      const r = t.stats.lastRendered;
+      return r?.fillAllRegions === 3 && r.sequentialSteps === 12 && r;
+    }, 'the panel to show three region maps and the sequential steps', 20_000);
+    assert.equal(rendered.lastSteps, 4, 'the joint decode took 4 steps');
+    // (An earlier test's fill may be measured too when the panel opens; this fill's two requests come last.)
+    assert.deepEqual(engine.requests.slice(-2).map((r) => r.fill?.mode), ['joint', 'sequential'], 'the baseline ran in the background');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   test('nothing to fill: a message, no request', async () => {
