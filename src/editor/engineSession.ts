@@ -187,7 +187,7 @@ export class EngineSession implements vscode.Disposable {
     const id = newRequestId('inline').replace('inline', 'load');
     const t0 = Date.now();
     // A one-token request: the worker loads the model for it; nothing is recorded in the session stats.
-    const load = client.complete({ id, prefix: '\n', suffix: '', maxNewTokens: 1, policy: 'llada', emitSteps: false, editorKey: 'dllm:load' });
+    const load = client.complete({ id, prefix: '// load\n', suffix: '', maxNewTokens: 1, policy: 'llada', emitSteps: false, editorKey: 'dllm:load' });
     let cancelled = false;
     this.showLoading(label, load, () => { cancelled = true; });
     try {

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { EngineError } from './errors';
 import { modelPaths, readModelConfig } from './modelConfig';
 import type { ExecutionProviderName } from './protocol';
-import { ModelSession } from './session';
+import { kvTensor, ModelSession } from './session';
 
 interface JsonTensor { shape: number[]; data: number[] }
 
@@ -98,9 +98,7 @@ export function float16Bits(value: number): number {
 
 function feed(name: string, t: JsonTensor, kvDtype: 'float32' | 'float16'): ort.Tensor {
   if (name === 'past_keys' || name === 'past_values') {
-    return kvDtype === 'float16'
-      ? new ort.Tensor('float16', Uint16Array.from(t.data, float16Bits), t.shape)
-      : new ort.Tensor('float32', Float32Array.from(t.data), t.shape);
+    return kvTensor(kvDtype === 'float16' ? Uint16Array.from(t.data, float16Bits) : Float32Array.from(t.data), t.shape);
   }
   return new ort.Tensor('int64', BigInt64Array.from(t.data, (v) => BigInt(v)), t.shape);
 }

@@ -136,7 +136,7 @@ export async function runFill(model: LoadedModel, decodeModel: DecodeModel, requ
       const first = group[0];
       const last = group.at(-1)!;
       const inner = group.slice(1).reduce((a, h) => a + innerIds[h].length, 0) + group.reduce((a, h) => a + sizes[h], 0);
-      const useBos = request.prefixIsFileStart !== false;
+      const useBos = config.bosId >= 0 && request.prefixIsFileStart !== false; // format 2: a model may have no BOS
       const prefixText = textBefore(first);
       const suffixText = textAfter(last);
       const budget = config.maxLength - inner;

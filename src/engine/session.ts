@@ -97,6 +97,18 @@ export function declaredKvDtype(session: Pick<ort.InferenceSession, 'inputMetada
   return meta && meta.isTensor && meta.type === 'float16' ? 'float16' : 'float32';
 }
 
+/**
+ * A float32 or float16 K/V tensor. float16 data are raw bit patterns (Uint16Array). Where the runtime has Float16Array
+ * (Node 24, recent Electron), onnxruntime-common wraps such data in a Float16Array, which onnxruntime-node's native
+ * binding reads as 0 bytes ("not enough space: expected N, got 0"); the tensor keeps the Uint16Array instead.
+ */
+export function kvTensor(data: Float32Array | Uint16Array, dims: readonly number[]): ort.Tensor {
+  if (data instanceof Float32Array) return new ort.Tensor('float32', data, dims);
+  const tensor = new ort.Tensor('float16', data, dims);
+  if (!(tensor.data instanceof Uint16Array)) (tensor as unknown as { cpuData: Uint16Array }).cpuData = data;
+  return tensor;
+}
+
 /** A K/V output tensor's data as kept in KvRows (float16 as raw bit patterns). */
 function kvData(tensor: ort.Tensor): Float32Array | Uint16Array {
   const data = tensor.data as unknown;
@@ -200,8 +212,8 @@ export class ModelSession {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(inputIds, BigInt), [1, q]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from(positions, BigInt), [1, q]),
-      past_keys: new ort.Tensor(this.kvDtype, past.keys, past.dims),
-      past_values: new ort.Tensor(this.kvDtype, past.values, past.dims),
+      past_keys: kvTensor(past.keys, past.dims),
+      past_values: kvTensor(past.values, past.dims),
       output_positions: new ort.Tensor('int64', BigInt64Array.from(outputRows, BigInt), [1, outputRows.length]),
     };
     if (this.oomPasses > 0) {

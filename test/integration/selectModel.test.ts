@@ -34,7 +34,7 @@ suite('select model', function () {
   });
 
   test('switches to a converted block-causal model, fills a block with it, and switches back', async () => {
-    assert.equal(await selectModel(tiny.dir), true);
+    assert.equal(await selectModel(tiny.dir), true, `engine status: ${JSON.stringify(t.engine.status)}`);
     assert.equal(t.settings().modelPath, tiny.dir);
     assert.equal(t.engine.status.modelName, tiny.config.name);
     assert.equal(t.engine.status.modelFamily, 'tiny-test');
@@ -47,6 +47,7 @@ suite('select model', function () {
   });
 
   test('switching models cancels the decode running on the old one', async () => {
+    assert.equal(await selectModel(''), true, 'start on the bundled model');
     const { doc } = await openAtCursor('export function isEven(n: number): boolean {<|>}\n', 'typescript');
     const origin = { kind: 'fill' as const, document: doc };
     // llada commits one token per pass: 200 passes keep the old model busy for seconds.

@@ -208,6 +208,30 @@ class TestConvert(Fixtures):
                         if precision == 'fp32':
                             self.assertEqual(row['top1Agreement'], 1.0)
                             self.assertLess(row['maxAbsDeltaP'], 1e-3)
+                    self.engine_accepts(node, out, decode=precision == 'fp32')
+
+    def engine_accepts(self, node, out, decode):
+        """The engine's side of the contract: `check-model` passes, and (fp32) a Fill decodes with every policy."""
+        cli = os.path.join(ROOT, 'dist', 'cli.js')
+        if not os.path.exists(cli):
+            print(f'engine check skipped for {out}: dist/cli.js is not built (node esbuild.mjs)')
+            return
+        check = subprocess.run([node, cli, 'check-model', '--model', out], capture_output=True, text=True, cwd=ROOT)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn('PASS', check.stdout)
+        if not decode:
+            return
+        tasks = os.path.join(out, 'tasks.jsonl')
+        with open(tasks, 'w') as f:
+            f.write(json.dumps({'task_id': 't', 'prefix': 'function add(a, b) {\n  return ', 'suffix': ';\n}\n'}) + '\n')
+        for policy in ('llada', 'fast-dllm', 'r2'):
+            run = subprocess.run([node, cli, 'infill', '--tasks', tasks, '--policy', policy, '--model', out,
+                                  '--max-new-tokens', '16', '--out', '-'], capture_output=True, text=True, cwd=ROOT)
+            self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+            answers = [json.loads(line) for line in run.stdout.splitlines() if line.startswith('{')]
+            self.assertEqual(len(answers), 1, run.stdout)
+            self.assertNotIn('error', answers[0], f'{policy}: {answers[0]}')
+            self.assertGreater(answers[0]['nfe'], 0)
 
 
 if __name__ == '__main__':

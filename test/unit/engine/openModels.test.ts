@@ -2,7 +2,9 @@
 // decoding, the Dream first pass, special strings in user text, the memory check and check-model. The ONNX models are
 // tiny random graphs built by test/support/tinyDllm.ts; the decoder layouts use a fake network.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../../src/cli';
@@ -125,6 +127,28 @@ for (const v of VARIANTS) {
     }
   });
 }
+
+test('a model without BOS never gets one: single canvas, Fill All joint and sequential, on both attention kinds', async () => {
+  const layout = buildCanvas({ prefixIds: [5, 6], suffixIds: [7], canvasLength: 4, maxLength: 128, maskId: 1, bosId: -1, useBos: true });
+  assert.equal(layout.hasBos, false);
+  assert.deepEqual(Array.from(layout.sequence), [5, 6, 1, 1, 1, 1, 7]);
+  for (const attention of ['bidirectional', 'block-causal'] as const) {
+    const { dir } = writeTinyModelDir(TOKENIZER, { attention });
+    const engine = new Engine({ modelDir: dir, executionProvider: 'cpu' });
+    const fed: number[][] = [];
+    const loaded = await engine.load();
+    const forward = loaded.session.forward;
+    (loaded.session as { forward: typeof forward }).forward = (req) => { fed.push([...req.inputIds]); return forward(req); };
+    for (const mode of ['joint', 'sequential'] as const) {
+      const r = await engine.complete({ id: mode, prefix: '', suffix: '', policy: 'r2', maxNewTokens: 6,
+        fill: { pieces: ['const a = ', ';\nconst b = ', ';\n'], mode } });
+      assert.equal(r.fill?.holes.length, 2, `${attention} ${mode}`);
+    }
+    assert.ok(fed.length > 0);
+    assert.ok(fed.every((ids) => ids.every((id) => id >= 0)), `${attention}: no negative (missing BOS) id is ever fed`);
+    await engine.dispose();
+  }
+});
 
 test('any end id ends the answer: a model that always predicts the second end id gives an empty completion', async () => {
   const probe = writeTinyModelDir(TOKENIZER);
@@ -346,4 +370,33 @@ for (const kvDtype of ['float32', 'float16'] as const) {
 test('check-model without a self-check says so', async () => {
   const { dir } = writeTinyModelDir(TOKENIZER);
   assert.equal(await codeOf(checkModel(dir, 'cpu')), 'MODEL_MISSING');
+});
+
+// Node 24 and recent Electron have Float16Array; onnxruntime-common then wraps float16 data in one, which the native
+// binding reads as 0 bytes. The fp16 tests above run on this Node; this one runs them on a Node with Float16Array.
+function nodeWithFloat16Array(): string | undefined {
+  if (typeof (globalThis as Record<string, unknown>).Float16Array === 'function') return process.execPath;
+  const cache = path.join(os.homedir(), '.cache', 'dllm-code');
+  if (!fs.existsSync(cache)) return undefined;
+  for (const dir of fs.readdirSync(cache).filter((d) => /^node-2[4-9]/.test(d))) {
+    const bin = path.join(cache, dir, 'node_modules', `node-${process.platform}-${process.arch}`, 'bin', 'node');
+    if (fs.existsSync(bin)) return bin;
+  }
+  return undefined;
+}
+
+const float16Node = nodeWithFloat16Array();
+test('fp16 K/V decode on a runtime with Float16Array (Node 24 / Electron)', { skip: float16Node ? false : 'no Node with Float16Array here (Node 24 from .ci/toolchain.mjs)' }, () => {
+  const { dir } = writeTinyModelDir(TOKENIZER, { attention: 'block-causal', kvDtype: 'float16', logitShift: 1 });
+  const engineJs = path.join(REPO_ROOT, 'out', 'src', 'engine', 'engine.js');
+  const script = `
+    if (typeof Float16Array !== 'function') throw new Error('no Float16Array');
+    const { Engine } = require(${JSON.stringify(engineJs)});
+    const engine = new Engine({ modelDir: ${JSON.stringify(dir)}, executionProvider: 'cpu' });
+    engine.complete({ id: 'f16', prefix: 'function f(a) {\\n  return ', suffix: ';\\n}\\n', policy: 'r2', maxNewTokens: 24 })
+      .then((r) => { console.log(JSON.stringify({ nfe: r.metrics.nfe })); return engine.dispose(); })
+      .catch((e) => { console.error(e.message); process.exit(1); });`;
+  const run = spawnSync(float16Node!, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.ok(JSON.parse(run.stdout.trim().split('\n').pop()!).nfe >= 1);
 });
