@@ -44,10 +44,6 @@ const USAGE = `dLLM code engine CLI
       Replays the converter's self_check.json through onnxruntime on that execution provider; prints the provider that
       ran (and why it fell back), top-1 agreement and max |Δp|; exits 1 below the thresholds of the model's precision.
 
-  node dist/cli.js check-model --model DIR [--ep NAME] [--json REPORT.json]
-      Replays the converter's self_check.json through onnxruntime on that execution provider; prints the provider that
-      ran (and why it fell back), top-1 agreement and max |Δp|; exits 1 below the thresholds of the model's precision.
-
   node dist/cli.js fill --tasks IN.jsonl --out OUT.jsonl [--mode joint|sequential] [--policy P] [--model DIR]
                        [--ep NAME] [--max-new-tokens N] [--cache none|prefix|dual] [--stop-when-final]
       Fills every hole of each task. Input lines: {"task_id", "language", "pieces": [code before hole 1, code between
