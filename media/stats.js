@@ -56,7 +56,10 @@
   function engineLine(s) {
     const e = s.engine;
     const parts = [];
-    if (e && e.modelName) parts.push(`model ${e.modelName}`);
+    if (e && e.modelName) {
+      const facts = [e.modelFamily, e.modelPrecision].filter(Boolean).join(', ');
+      parts.push(`model ${e.modelName}${facts ? ` (${facts})` : ''}`);
+    }
     if (e && e.executionProvider) parts.push(`on ${e.executionProvider}`);
     if (e && e.state) parts.push(e.state);
     if (s.last) parts.push(`policy ${s.last.policy}, ${s.last.cache} cache`);
@@ -70,7 +73,7 @@
     return el('div', { class: 'cards' }, [
       card('last-steps', 'Steps used', String(r.steps), `${r.tokens} token${r.tokens === 1 ? '' : 's'} of ${r.canvasLength} masked positions`),
       card('last-saved-llada', 'Steps saved vs llada', pct(r.savedVsLladaPct), `llada needs ${r.lladaSteps} steps`, r.savedVsLladaPct > 0),
-      card('last-saved-fast', 'Steps saved vs fast-dllm', pct(r.savedVsFastDllmPct), fastDetail,
+      r.fillAll ? null : card('last-saved-fast', 'Steps saved vs fast-dllm', pct(r.savedVsFastDllmPct), fastDetail,
         r.savedVsFastDllmPct !== undefined && r.savedVsFastDllmPct > 0),
       card('last-tokens-per-step', 'Tokens per step', fmt(r.tokensPerStep, 2)),
       card('last-ms', 'Time', `${fmt(r.ms)} ms`, `first commit after ${fmt(r.timeToFirstCommitMs)} ms`),
@@ -81,9 +84,9 @@
     return maxStep <= 1 ? 0 : (step - 1) / (maxStep - 1);
   }
 
-  function tokenMap(r) {
+  function tokenMap(r, id = 'token-map', title = 'Token map') {
     const maxStep = Math.max(1, ...r.tokenMap.map((t) => t.step));
-    const tokens = el('div', { class: 'tokens', id: 'token-map' });
+    const tokens = el('div', { class: 'tokens', id });
     if (r.tokenMap.length === 0) tokens.append(el('span', { class: 'muted', text: '(no tokens)' }));
     for (const t of r.tokenMap) {
       const pad = t.text === ''; // a position decided as end of the answer (padding)
@@ -107,7 +110,24 @@
       el('button', { class: ui.colorBy === 'rule' ? 'on' : '', text: 'rule', onclick: () => { ui.colorBy = 'rule'; persist(); render(); } }),
       el('button', { class: ui.colorBy === 'step' ? 'on' : '', text: 'step', onclick: () => { ui.colorBy = 'step'; persist(); render(); } }),
     ]);
-    return el('section', {}, [el('h3', { text: 'Token map' }), toggle, tokens, legend]);
+    return el('section', {}, [el('h3', { text: title }), toggle, tokens, legend]);
+  }
+
+  /** Fill All: the joint decode against filling the regions one after another, and each region's token map. */
+  function fillAllSection(r, measuring) {
+    const f = r.fillAll;
+    const seq = f.sequentialSteps;
+    const saved = seq !== undefined && seq > 0 ? 100 * (1 - r.steps / seq) : undefined;
+    const seqDetail = seq !== undefined ? `one after another: ${seq} steps, ${fmt(f.sequentialMs)} ms`
+      : measuring ? 'measuring in the background…' : 'measured while this panel is open';
+    const cards = el('div', { class: 'cards' }, [
+      card('fill-all-regions', 'Regions', String(f.regions.length), `${f.groups} joint decode${f.groups === 1 ? '' : 's'}, ${f.fullPasses} full passes`),
+      card('fill-all-steps', 'Joint steps', String(r.steps), `${fmt(r.tokensPerStep, 2)} tokens per step`),
+      card('fill-all-saved-sequential', 'Steps saved vs one by one', pct(saved), seqDetail, saved !== undefined && saved > 0),
+    ]);
+    const maps = f.regions.map((region, i) => tokenMap(region, `token-map-region-${i + 1}`,
+      `Region ${i + 1}: ${region.steps} steps, done after step ${region.doneAtStep}`));
+    return el('section', { id: 'fill-all' }, [el('h3', { text: `Fill All: ${f.regions.length} regions decoded together` }), cards, ...maps]);
   }
 
   function commitsChart(r) {
@@ -219,20 +239,27 @@
     } else {
       const isLast = snapshot.last && shown.id === snapshot.last.id;
       children.push(el('section', { id: 'last' }, [
-        el('h2', { text: `${isLast ? 'Last request' : 'Selected request'}: ${shown.kind === 'fill' ? 'fill block' : 'inline completion'} in ${shown.file}` }),
+        el('h2', { text: `${isLast ? 'Last request' : 'Selected request'}: ${shown.fillAll ? 'fill all' : shown.kind === 'fill' ? 'fill block' : 'inline completion'} in ${shown.file}` }),
         el('p', { class: 'muted', text: `${new Date(shown.at).toLocaleTimeString()} · ${shown.languageId} · ${shown.policy} · stopped: ${shown.stopReason}` }),
         ...(shown.heldBackReason
           ? [el('p', { id: 'held-back', class: 'warning', text: `Held back, not shown: ${shown.heldBackReason}. dLLM: Trigger Completion shows it.` })]
           : shown.confidence !== undefined ? [el('p', { id: 'confidence', class: 'muted', text: `Confidence ${fmt(shown.confidence, 2)} (shown)` })] : []),
         requestCards(shown, snapshot.measuringBaselines),
-        tokenMap(shown),
+        shown.fillAll ? fillAllSection(shown, snapshot.measuringBaselines) : tokenMap(shown),
         commitsChart(shown),
       ]));
     }
     children.push(sessionSection(snapshot));
     if (snapshot.history.length) children.push(historySection(snapshot, shown));
     app.replaceChildren(...children);
-    vscode.postMessage({ type: 'rendered', requests: snapshot.session.requests, lastId: shown ? shown.id : null, lastSteps: shown ? shown.steps : null });
+    const fillAll = shown && shown.fillAll;
+    vscode.postMessage({
+      type: 'rendered', requests: snapshot.session.requests, lastId: shown ? shown.id : null, lastSteps: shown ? shown.steps : null,
+      ...(fillAll ? {
+        fillAllRegions: document.querySelectorAll('[id^="token-map-region-"]').length,
+        sequentialSteps: fillAll.sequentialSteps === undefined ? null : fillAll.sequentialSteps,
+      } : {}),
+    });
   }
 
   function persist() {

@@ -2,6 +2,9 @@
 // editor's inline pipeline on them, `bench` compares the policies, `bench --replay` replays typing.
 //   node dist/cli.js infill --tasks IN.jsonl --policy NAME [--model DIR] [--max-new-tokens N] [--ep NAME] --out OUT.jsonl
 //   node dist/cli.js complete --tasks IN.jsonl --out OUT.jsonl [--policy P] [--model DIR] [--min-confidence X]
+//   node dist/cli.js check-model --model DIR [--ep NAME]
+//   node dist/cli.js fill --tasks IN.jsonl --out OUT.jsonl [--mode joint|sequential] [--policy P] [--model DIR]
+//   node dist/cli.js fill-bench [--sets humaneval,tsjs] [--limit N] [--policies r2#final,...] [--out TABLE.md]
 //   node dist/cli.js bench [--sets LIST] [--limit N] [--policies LIST] [--out BENCHMARKS.md]
 //   node dist/cli.js bench --replay [--tasks models/eval/replay-tasks.jsonl] [--policies LIST] [--json REPORT.json]
 import fs from 'node:fs';
@@ -15,13 +18,15 @@ import {
 } from './bench/replay';
 import { type PipelineSettings, runCompletion } from './completion/pipeline';
 import { DEFAULT_SETTINGS } from './config';
+import { fillBenchMarkdown, runFillBench } from './bench/fillAllBench';
 import { TASK_SETS } from './bench/taskSets';
+import { checkModel, formatCheckModelReport } from './engine/checkModel';
 import { DEFAULT_MAX_NEW_TOKENS } from './engine/defaults';
 import { Engine } from './engine/engine';
 import { EngineError, toEngineError } from './engine/errors';
 import { isPolicyName } from './engine/policies';
 import {
-  CACHE_MODES, type CacheMode, EXECUTION_PROVIDERS, type ExecutionProviderName, POLICY_NAMES, type PolicyName,
+  CACHE_MODES, type CacheMode, EXECUTION_PROVIDERS, type ExecutionProviderName, FILL_MODES, type FillMode, POLICY_NAMES, type PolicyName,
 } from './engine/protocol';
 import { isExecutionProvider } from './engine/session';
 
@@ -34,6 +39,20 @@ const USAGE = `dLLM code engine CLI
       Input lines: {"task_id", "prefix", "suffix", "language"?}; other fields are ignored.
       Output lines: {"task_id", "completion", "nfe", "ms", "tokens"} (or {"task_id", "error": {code, message}}).
       --out - writes to stdout.
+
+  node dist/cli.js check-model --model DIR [--ep NAME] [--json REPORT.json]
+      Replays the converter's self_check.json through onnxruntime on that execution provider; prints the provider that
+      ran (and why it fell back), top-1 agreement and max |Δp|; exits 1 below the thresholds of the model's precision.
+
+  node dist/cli.js fill --tasks IN.jsonl --out OUT.jsonl [--mode joint|sequential] [--policy P] [--model DIR]
+                       [--ep NAME] [--max-new-tokens N] [--cache none|prefix|dual] [--stop-when-final]
+      Fills every hole of each task. Input lines: {"task_id", "language", "pieces": [code before hole 1, code between
+      hole 1 and 2, ..., code after the last hole], "hole_tokens"?: [n1, n2, ...]} (default --max-new-tokens per hole).
+      joint (default): all holes in one decode (grouped when they do not fit the window); sequential: one hole after
+      another, each seeing the earlier answers. Output lines: {"task_id", "fills": [...], "nfe", "ms"}.
+
+  node dist/cli.js fill-bench [--sets humaneval,tsjs] [--limit N] [--policies r2#final,...] [--max-new-tokens N] [--out TABLE.md]
+      Multi-hole tasks (2-4 one-line holes) from HumanEval and the TS/JS set, joint against sequential filling.
 
   node dist/cli.js bench [--sets ${TASK_SETS.map((s) => s.name).join(',')}] [--limit N]
                          [--policies ${DEFAULT_VARIANTS.join(',')}]
@@ -287,6 +306,66 @@ function listSourceFiles(root: string): SourceFile[] {
   return out;
 }
 
+export interface FillTasksOptions {
+  tasksFile: string;
+  outFile: string;
+  mode: FillMode;
+  policy: PolicyName;
+  modelDir: string;
+  executionProvider: ExecutionProviderName;
+  maxNewTokens: number;
+  cache?: CacheMode;
+  stopWhenAnswerFinal?: boolean;
+}
+
+/** Fills every task of a JSONL file of multi-hole tasks; one output line per input line, errors included. */
+export async function runFillTasks(o: FillTasksOptions): Promise<InfillSummary> {
+  if (!fs.existsSync(o.tasksFile)) throw new EngineError('BAD_INPUT', `Task file not found: ${o.tasksFile}`);
+  const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
+  await engine.load();
+  const out = o.outFile === '-' ? process.stdout : fs.createWriteStream(o.outFile);
+  const write = (row: unknown) => out.write(`${JSON.stringify(row)}\n`);
+  const summary: InfillSummary = { tasks: 0, errors: 0, nfe: 0, ms: 0 };
+  const lines = readline.createInterface({ input: fs.createReadStream(o.tasksFile, 'utf8'), crlfDelay: Infinity });
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      if (!line.trim()) continue;
+      summary.tasks++;
+      let taskId: unknown = `line-${lineNo}`;
+      try {
+        let task: Record<string, unknown>;
+        try {
+          task = JSON.parse(line);
+        } catch (err) {
+          throw new EngineError('BAD_INPUT', `line ${lineNo} is not valid JSON: ${(err as Error).message}`);
+        }
+        if (typeof task !== 'object' || task === null) throw new EngineError('BAD_INPUT', `line ${lineNo} is not a JSON object.`);
+        taskId = task.task_id ?? taskId;
+        const r = await engine.complete({
+          id: String(taskId), prefix: '', suffix: '',
+          languageId: typeof task.language === 'string' ? task.language : undefined,
+          policy: o.policy, maxNewTokens: o.maxNewTokens, emitSteps: false,
+          fill: { pieces: task.pieces as string[], holeTokens: task.hole_tokens as number[] | undefined, mode: o.mode },
+          options: { ...(o.cache ? { cache: o.cache } : {}), ...(o.stopWhenAnswerFinal ? { stopWhenAnswerFinal: true } : {}) },
+        });
+        const fill = r.fill!;
+        write({ task_id: taskId, fills: fill.holes.map((h) => h.text), nfe: fill.nfe, ms: Math.round(fill.ms * 10) / 10 });
+        summary.nfe += fill.nfe;
+        summary.ms += fill.ms;
+      } catch (err) {
+        summary.errors++;
+        write({ task_id: taskId, error: toEngineError(err).toInfo() });
+      }
+    }
+  } finally {
+    await engine.dispose();
+    if (out !== process.stdout) await new Promise<void>((resolve) => (out as fs.WriteStream).end(resolve));
+  }
+  return summary;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
@@ -299,7 +378,7 @@ export async function main(argv: string[]): Promise<number> {
       tasks: { type: 'string' }, out: { type: 'string' }, policy: { type: 'string' }, policies: { type: 'string' },
       model: { type: 'string' }, ep: { type: 'string' }, 'max-new-tokens': { type: 'string' }, cache: { type: 'string' },
       'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, 'as-inserted': { type: 'boolean' }, sets: { type: 'string' },
-      limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' },
+      limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' }, mode: { type: 'string' },
       'min-confidence': { type: 'string' }, replay: { type: 'boolean' }, svg: { type: 'string' }, from: { type: 'string' },
       'per-language': { type: 'string' }, seed: { type: 'string' }, rescore: { type: 'string' },
     },
@@ -378,6 +457,56 @@ export async function main(argv: string[]): Promise<number> {
     if (values.svg) fs.writeFileSync(values.svg, gateCurveSvg(report));
     return 0;
   }
+  if (command === 'check-model') {
+    if (!values.model) throw new EngineError('BAD_INPUT', 'check-model needs --model DIR (a converted model folder).');
+    const report = await checkModel(modelDir, ep);
+    process.stdout.write(formatCheckModelReport(report) + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
+    return report.ok ? 0 : 1;
+  }
+  if (command === 'fill') {
+    if (!values.tasks || !values.out) throw new EngineError('BAD_INPUT', 'fill needs --tasks IN.jsonl and --out OUT.jsonl.');
+    const policy = values.policy ?? 'r2';
+    if (!isPolicyName(policy)) {
+      throw new EngineError('UNKNOWN_POLICY', `Unknown policy "${policy}". Known: ${POLICY_NAMES.join(', ')}.`);
+    }
+    const mode = values.mode ?? 'joint';
+    if (!(FILL_MODES as readonly string[]).includes(mode)) {
+      throw new EngineError('BAD_INPUT', `--mode must be one of ${FILL_MODES.join(', ')}, got "${mode}".`);
+    }
+    const cache = values.cache;
+    if (cache !== undefined && !(CACHE_MODES as readonly string[]).includes(cache)) {
+      throw new EngineError('BAD_INPUT', `--cache must be one of ${CACHE_MODES.join(', ')}, got "${cache}".`);
+    }
+    const summary = await runFillTasks({
+      tasksFile: values.tasks, outFile: values.out, mode: mode as FillMode, policy, modelDir, executionProvider: ep,
+      maxNewTokens: positiveInt('max-new-tokens', values['max-new-tokens']) ?? DEFAULT_MAX_NEW_TOKENS,
+      cache: cache as CacheMode | undefined, stopWhenAnswerFinal: values['stop-when-final'],
+    });
+    process.stderr.write(`fill (${mode}): ${summary.tasks} tasks, ${summary.errors} errors, mean NFE ` +
+      `${(summary.nfe / Math.max(1, summary.tasks - summary.errors)).toFixed(1)}, ${summary.ms.toFixed(0)} ms decoding\n`);
+    return summary.errors ? 1 : 0;
+  }
+  if (command === 'fill-bench') {
+    const repoTsjs = findUp(path.join('models', 'eval', 'tsjs-infill.jsonl')) ?? path.resolve('models', 'eval', 'tsjs-infill.jsonl');
+    const rows = await runFillBench({
+      modelDir,
+      dirs: {
+        humanEval: values.shared ? path.resolve(values.shared, 'eval', 'human-eval-infilling') : defaultHumanEvalDir(),
+        tsjs: values.tsjs ? path.resolve(values.tsjs) : repoTsjs,
+      },
+      variants: (values.policies ? values.policies.split(',') : ['r2#final']).map(parseVariant),
+      sets: values.sets ? values.sets.split(',').map((x) => x.trim()) : undefined,
+      limit: positiveInt('limit', values.limit),
+      holeTokens: positiveInt('max-new-tokens', values['max-new-tokens']) ?? 32,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    const markdown = fillBenchMarkdown(rows, ['node dist/cli.js', ...argv].join(' '));
+    if (values.out) fs.writeFileSync(values.out, markdown + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify(rows, null, 1) + '\n');
+    process.stdout.write(markdown + '\n');
+    return 0;
+  }
   if (command === 'bench') {
     const repoTsjs = findUp(path.join('models', 'eval', 'tsjs-infill.jsonl')) ?? path.resolve('models', 'eval', 'tsjs-infill.jsonl');
     const report = await runBench({
@@ -402,7 +531,7 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return 0;
   }
-  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, complete, bench, replay-tasks, help.`);
+  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, complete, fill, fill-bench, check-model, bench, replay-tasks, help.`);
 }
 
 if (require.main === module) {

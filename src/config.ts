@@ -24,6 +24,8 @@ export interface Settings {
   temporalThreshold: number;
   /** Folder holding model.onnx, tokenizer.json and config.json; empty = the bundled default model. */
   modelPath: string;
+  /** Model folders offered by `dLLM: Select Model` next to the bundled model (machine-scoped). */
+  models: string[];
   executionProvider: ExecutionProviderName;
   maxNewTokens: number;
   debounceMs: number;
@@ -47,6 +49,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   temporalSteps: 3,
   temporalThreshold: 0.8,
   modelPath: '',
+  models: [],
   executionProvider: 'auto',
   maxNewTokens: 48,
   debounceMs: 150,
@@ -78,6 +81,7 @@ const VALIDATORS: { [K in SettingKey]: (v: unknown) => v is Settings[K] } = {
   temporalSteps: isIntInRange(1, 64),
   temporalThreshold: isProbability,
   modelPath: (v): v is string => typeof v === 'string',
+  models: (v): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string'),
   executionProvider: isOneOf(EXECUTION_PROVIDERS),
   maxNewTokens: isIntInRange(1, 1024),
   debounceMs: isIntInRange(0, 10_000),
@@ -95,7 +99,7 @@ export interface ReadResult {
 
 /** Builds a complete, valid Settings object from whatever the getter returns. */
 export function readSettingsDetailed(get: SettingGetter): ReadResult {
-  const settings = { ...DEFAULT_SETTINGS, languages: [...DEFAULT_SETTINGS.languages] } as Settings;
+  const settings = { ...DEFAULT_SETTINGS, languages: [...DEFAULT_SETTINGS.languages], models: [...DEFAULT_SETTINGS.models] } as Settings;
   const invalid: SettingKey[] = [];
   for (const key of SETTING_KEYS) {
     const value = get(key);

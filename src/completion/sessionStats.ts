@@ -41,6 +41,17 @@ export interface RequestSummary {
   confidence?: number;
   /** Inline completions: why the confidence gate held the answer back (absent when shown). */
   heldBackReason?: string;
+  /** Fill All: the joint decode per region, and what filling them one after another costs (measured later). */
+  fillAll?: FillAllSummary;
+}
+
+export interface FillAllSummary {
+  regions: { text: string; steps: number; doneAtStep: number; tokenMap: TokenCell[] }[];
+  /** Decodes run (groups of regions that fit the window together). */
+  groups: number;
+  fullPasses: number;
+  sequentialSteps?: number;
+  sequentialMs?: number;
 }
 
 export interface SessionTotals {
@@ -99,10 +110,19 @@ export function summarize(result: CompletionResult, kind: RequestKind, languageI
     canvasLength: m.canvasLength,
     commitsPerStep: [...result.commitsPerStep],
     // In canvas order, so the map reads as the text; end padding has text ''.
-    tokenMap: [...result.trace].sort((a, b) => a.index - b.index)
-      .map((t) => ({ text: t.text, step: t.step, rule: t.rule, confidence: t.confidence })),
+    tokenMap: cells(result.fill ? result.fill.holes.flatMap((h) => h.trace) : result.trace),
+    ...(result.fill ? {
+      completion: result.fill.holes.map((h) => h.text).join('\n…\n'),
+      fillAll: {
+        regions: result.fill.holes.map((h) => ({ text: h.text, steps: h.steps, doneAtStep: h.doneAtStep, tokenMap: cells(h.trace) })),
+        groups: result.fill.groups, fullPasses: result.fill.fullPasses,
+      },
+    } : {}),
   };
 }
+
+const cells = (trace: CompletionResult['trace']): TokenCell[] => [...trace].sort((a, b) => a.index - b.index)
+  .map((t) => ({ text: t.text, step: t.step, rule: t.rule, confidence: t.confidence }));
 
 export class SessionStats {
   private readonly recent: RequestSummary[] = [];
@@ -173,6 +193,15 @@ export class SessionStats {
     summary.confidence = confidence;
     if (heldBackReason) summary.heldBackReason = heldBackReason;
     else delete summary.heldBackReason;
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** Fill All: what filling the same regions one after another cost (measured in the background). */
+  updateSequential(id: string, steps: number, ms: number): void {
+    const summary = this.recent.find((r) => r.id === id);
+    if (!summary?.fillAll || summary.cancelled) return;
+    summary.fillAll.sequentialSteps = steps;
+    summary.fillAll.sequentialMs = ms;
     for (const l of [...this.listeners]) l();
   }
 

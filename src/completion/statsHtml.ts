@@ -12,7 +12,9 @@ export type FromWebviewMessage =
   | { type: 'clear' }
   | { type: 'openSettings' }
   /** Sent after each render: what the page shows (tests read it). */
-  | { type: 'rendered'; requests: number; lastId: string | null; lastSteps: number | null };
+  | { type: 'rendered'; requests: number; lastId: string | null; lastSteps: number | null;
+    /** Fill All: region token maps shown, and the sequential steps shown (null while not measured). */
+    fillAllRegions?: number; sequentialSteps?: number | null };
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 1e9;
 
@@ -28,7 +30,11 @@ export function parseWebviewMessage(raw: unknown): FromWebviewMessage | undefine
       const lastId = m.lastId === null || (typeof m.lastId === 'string' && m.lastId.length <= 200) ? m.lastId : undefined;
       const lastSteps = m.lastSteps === null || isCount(m.lastSteps) ? m.lastSteps : undefined;
       if (!isCount(m.requests) || lastId === undefined || lastSteps === undefined) return undefined;
-      return { type: 'rendered', requests: m.requests, lastId, lastSteps };
+      return {
+        type: 'rendered', requests: m.requests, lastId, lastSteps,
+        ...(isCount(m.fillAllRegions) ? { fillAllRegions: m.fillAllRegions } : {}),
+        ...(m.sequentialSteps === null || isCount(m.sequentialSteps) ? { sequentialSteps: m.sequentialSteps } : {}),
+      };
     }
     default:
       return undefined;

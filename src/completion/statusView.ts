@@ -1,6 +1,7 @@
 // What the "dLLM" status bar item shows for a given state (pure, so it is unit-tested without VS Code).
 import { type Settings, isLanguageEnabled } from '../config';
 import type { EngineStatus } from '../engine/protocol';
+import { formatCount } from './modelChoices';
 import type { RequestSummary } from './sessionStats';
 
 /** Requests in flight (engineSession.ts fills it). */
@@ -21,6 +22,8 @@ export interface StatusInputs {
   last: RequestSummary | undefined;
   /** VS Code's own switch for ghost text (editor.inlineSuggest.enabled). */
   inlineSuggestEnabled: boolean;
+  /** Name of the configured model before it is loaded (dllm.modelPath's config.json); default "bundled model". */
+  configuredModel?: string;
 }
 
 export interface StatusView {
@@ -35,7 +38,9 @@ export function statusView(i: StatusInputs): StatusView {
   const { settings, status, activity, last } = i;
   const enabledHere = i.languageId === undefined ? settings.enable : isLanguageEnabled(settings, i.languageId);
   const lines: string[] = [];
-  const model = status.modelName ? `**${status.modelName}**` : 'bundled model';
+  const facts = [status.modelFamily, status.modelParams ? formatCount(status.modelParams) : undefined, status.modelPrecision]
+    .filter(Boolean).join(', ');
+  const model = status.modelName ? `**${status.modelName}**${facts ? ` (${facts})` : ''}` : i.configuredModel ?? 'bundled model';
   if (!i.engineStarted) lines.push(`Model: ${model}, loads on first use`);
   else if (status.state === 'loading') lines.push(`Model: loading ${model}…`);
   else lines.push(`Model: ${model} (${status.state})`);

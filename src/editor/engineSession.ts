@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { EngineClient } from '../engine/client';
 import { EngineError } from '../engine/errors';
+import { modelBytes } from '../engine/memory';
 import type { CompletionRequest, CompletionResult, EngineStatus, StepEvent } from '../engine/protocol';
 import type { Settings } from '../config';
 import { type ErrorNotifier, type Logger, errorMessage, isCancellation } from './logger';
@@ -13,6 +14,8 @@ import { type RequestKind, type SessionStats, summarize } from '../completion/se
 import type { Activity } from '../completion/statusView';
 
 export const BUNDLED_MODEL_DIR = path.join('models', 'dllm-code-small');
+/** Models from this size on show a cancellable progress notification while they load. */
+export const LARGE_MODEL_BYTES = 256 * 1024 ** 2;
 const BASELINE_EDITOR_KEY = 'dllm:baselines';
 
 /** Where a request comes from, for stats and logs. */
@@ -54,6 +57,8 @@ export class EngineSession implements vscode.Disposable {
   /** Requests behind recent results, by id (to measure their baselines later). */
   private readonly finishedRequests = new Map<string, CompletionRequest>();
   private measuring = false;
+  /** Settles when the load shown in the progress notification ends. */
+  private loadingNotice: Promise<void> | undefined;
 
   /** Set while the stats panel is visible: new results get their baselines measured. */
   get measureBaselines(): boolean {
@@ -64,7 +69,8 @@ export class EngineSession implements vscode.Disposable {
     if (on && !this.measuring) {
       // The panel just became visible: measure the last request too, if it has no baselines yet.
       const last = this.stats.last;
-      const request = last && last.fastDllmSteps === undefined ? this.finishedRequests.get(last.id) : undefined;
+      const measured = last && (last.fillAll ? last.fillAll.sequentialSteps !== undefined : last.fastDllmSteps !== undefined);
+      const request = last && !measured ? this.finishedRequests.get(last.id) : undefined;
       if (request) this.measureBaselinesFor(request, last!.id);
     }
     this.measuring = on;
@@ -129,7 +135,7 @@ export class EngineSession implements vscode.Disposable {
         onStep?.(e);
       });
       const m = result.metrics;
-      this.log.info(`${request.id}: ${result.cancelled ? 'cancelled' : 'done'} in ${Date.now() - t0} ms, ${m.tokens} tokens in ` +
+      this.log.info(`${request.id} [${this.engineStatus.modelName ?? 'model'}]: ${result.cancelled ? 'cancelled' : 'done'} in ${Date.now() - t0} ms, ${m.tokens} tokens in ` +
         `${m.nfe} steps (${m.policy}, −${m.stepsSavedVsLladaPct}% vs llada), stop: ${result.stopReason}`);
       this.log.trace(`${request.id}: completion ${JSON.stringify(result.completion)}`);
       const summary = summarize(result, origin.kind, origin.document.languageId, path.basename(origin.document.uri.path));
@@ -158,6 +164,83 @@ export class EngineSession implements vscode.Disposable {
 
   cancel(requestId: string): void {
     (this.testClient ?? this.client)?.cancel(requestId);
+  }
+
+  /** Cancels every request in flight (before a model switch: nothing keeps decoding on the old model). */
+  cancelAll(): void {
+    for (const id of this.running.keys()) this.cancel(id);
+  }
+
+  /** The model folder the settings point at. */
+  get modelDir(): string {
+    return this.engineConfig().modelDir;
+  }
+
+  /**
+   * Loads the configured model now, with a cancellable progress notification (onnxruntime reports no progress, so it
+   * shows the elapsed time). Cancel stops the worker, which abandons the load. Resolves true when the model is ready.
+   */
+  async loadModel(label: string): Promise<boolean> {
+    this.cancelAll();
+    this.onSettingsChanged(); // the worker switches model: queued and running decodes of the old one are cancelled
+    const client = this.ensureClient();
+    const id = newRequestId('inline').replace('inline', 'load');
+    const t0 = Date.now();
+    // A one-token request: the worker loads the model for it; nothing is recorded in the session stats.
+    const load = client.complete({ id, prefix: '// load\n', suffix: '', maxNewTokens: 1, policy: 'llada', emitSteps: false, editorKey: 'dllm:load' });
+    let cancelled = false;
+    this.showLoading(label, load, () => { cancelled = true; });
+    try {
+      await load;
+      this.log.info(`${label} loaded in ${Date.now() - t0} ms (${this.engineStatus.executionProvider ?? '?'})`);
+      return true;
+    } catch (err) {
+      if (cancelled || isCancellation(err)) return false;
+      this.errors.report(`Loading ${label} failed`, err);
+      return false;
+    }
+  }
+
+  /**
+   * A cancellable progress notification until `until` settles (onnxruntime reports no progress, so it shows the
+   * elapsed time). Cancel stops the worker, which abandons the load; the next request starts a fresh one.
+   */
+  private showLoading(label: string, until: Promise<unknown>, onCancel?: () => void): void {
+    if (this.loadingNotice) return;
+    const ended = until.then(() => undefined, () => undefined);
+    this.loadingNotice = ended;
+    void vscode.window.withProgress({
+      location: vscode.ProgressLocation.Notification, title: `dLLM: loading ${label}`, cancellable: true,
+    }, async (progress, token) => {
+      const t0 = Date.now();
+      const timer = setInterval(() => progress.report({ message: `${Math.round((Date.now() - t0) / 1000)} s` }), 1000);
+      const cancel = token.onCancellationRequested(() => {
+        this.log.info(`loading ${label} cancelled after ${Date.now() - t0} ms`);
+        onCancel?.();
+        void this.restart();
+      });
+      try {
+        await ended;
+      } finally {
+        clearInterval(timer);
+        cancel.dispose();
+        if (this.loadingNotice === ended) this.loadingNotice = undefined;
+      }
+    });
+  }
+
+  /** The first load of a large model (on a first request) gets the same cancellable notification as Select Model. */
+  private noticeLargeLoad(): void {
+    const dir = this.modelDir;
+    let bytes = 0;
+    try { bytes = modelBytes(dir); } catch { return; }
+    if (bytes < LARGE_MODEL_BYTES) return;
+    const done = new Promise<void>((resolve) => {
+      const sub = this.statusEmitter.event((s) => {
+        if (s.state !== 'loading') { sub.dispose(); resolve(); }
+      });
+    });
+    this.showLoading(`${path.basename(dir)} (${(bytes / 1024 ** 3).toFixed(1)} GiB)`, done);
   }
 
   /** Stops the worker; the next request starts a fresh one (after a settings fix, or a stuck model). */
@@ -216,6 +299,7 @@ export class EngineSession implements vscode.Disposable {
   private setStatus(status: EngineStatus): void {
     const previous = this.engineStatus;
     this.engineStatus = status;
+    if (status.state === 'loading' && previous.state !== 'loading') this.noticeLargeLoad();
     // Only crashes: a model that fails to load fails the request that loads it, and that request reports it.
     if (status.state === 'error' && status.error && status.error !== previous.error && status.errorCode === 'WORKER_CRASHED') {
       this.errors.report('Engine error', new EngineError(status.errorCode ?? 'INTERNAL', status.error));
@@ -241,11 +325,17 @@ export class EngineSession implements vscode.Disposable {
   private measureBaselinesFor(request: CompletionRequest, summaryId: string): void {
     const client = this.testClient ?? this.client;
     if (!client) return;
-    const baseline: CompletionRequest = {
-      ...request, id: `${request.id}:baselines`, editorKey: BASELINE_EDITOR_KEY, measureBaselines: true, emitSteps: false,
-    };
+    // Fill All: the baseline is filling the same regions one after another.
+    const baseline: CompletionRequest = request.fill
+      ? { ...request, id: `${request.id}:sequential`, editorKey: BASELINE_EDITOR_KEY, emitSteps: false, fill: { ...request.fill, mode: 'sequential' } }
+      : { ...request, id: `${request.id}:baselines`, editorKey: BASELINE_EDITOR_KEY, measureBaselines: true, emitSteps: false };
     client.complete(baseline).then((result) => {
       if (result.cancelled) return;
+      if (result.fill) {
+        this.stats.updateSequential(summaryId, result.fill.nfe, result.fill.ms);
+        this.log.debug(`${request.id}: sequential filling takes ${result.fill.nfe} steps, ${result.fill.ms.toFixed(0)} ms`);
+        return;
+      }
       const m = result.metrics;
       this.stats.updateBaselines(summaryId, m.lladaNfe, m.fastDllmNfe);
       this.log.debug(`${request.id}: baselines llada ${m.lladaNfe}, fast-dllm ${m.fastDllmNfe ?? '—'} steps`);

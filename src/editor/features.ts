@@ -1,13 +1,16 @@
 // Builds and wires the editor features: inline provider with progressive ghost text, fill block (+ code lens),
 // stats panel, status bar and commands. Nothing here starts the engine; the first request does.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { COMMANDS, FILL_ACTIVE_CONTEXT } from '../commandIds';
 import { CONFIG_SECTION, type Settings } from '../config';
 import { currentSettings } from '../settings';
-import { EngineSession } from './engineSession';
+import { BUNDLED_MODEL_DIR, EngineSession, resolveModelDir } from './engineSession';
+import { FillAllController } from './fillAll';
 import { FillBlockController } from './fillBlock';
 import { DllmInlineProvider, docKeyOf } from './inlineProvider';
 import { ErrorNotifier, type Logger } from './logger';
+import { describeModelFolder, formatBytes, formatCount, modelPickItems } from '../completion/modelChoices';
 import { PlaceholderLensProvider } from './placeholderLens';
 import { GhostTextRefresher } from './progressiveGhost';
 import { SessionStats } from '../completion/sessionStats';
@@ -25,6 +28,7 @@ export interface DllmTestingApi {
   engine: EngineSession;
   provider: DllmInlineProvider;
   fill: FillBlockController;
+  fillAll: FillAllController;
   stats: StatsPanel;
   refresher: GhostTextRefresher;
   settings(): Settings;
@@ -38,9 +42,18 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
   const proposedApi = Boolean(context.extension.packageJSON?.enabledApiProposals?.includes?.(PROPOSAL));
   const refresher = new GhostTextRefresher(log, proposedApi);
   const fill = new FillBlockController(engine, log);
-  const provider = new DllmInlineProvider(engine, getSettings, log, refresher, (docKey) => fill.isActiveIn(docKey));
+  const fillAll = new FillAllController(engine, log);
+  const provider = new DllmInlineProvider(engine, getSettings, log, refresher,
+    (docKey) => fill.isActiveIn(docKey) || fillAll.isActiveIn(docKey));
   const lenses = new PlaceholderLensProvider(getSettings, (docKey) => fill.activeLine(docKey));
   const stats = new StatsPanel(context.extensionUri, engine, log);
+  const bundledDir = path.join(context.extensionPath, BUNDLED_MODEL_DIR);
+  let configuredName: { dir: string; name: string } | undefined;
+  function configuredModelName(): string {
+    const dir = engine.modelDir;
+    if (configuredName?.dir !== dir) configuredName = { dir, name: describeModelFolder(dir).name };
+    return configuredName.name;
+  }
   const statusBar = new StatusBar(() => ({
     settings,
     languageId: vscode.window.activeTextEditor?.document.languageId,
@@ -49,8 +62,55 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
     activity: engine.activity,
     last: engine.stats.last,
     inlineSuggestEnabled: vscode.workspace.getConfiguration('editor').get<boolean>('inlineSuggest.enabled', true),
+    configuredModel: settings.modelPath ? configuredModelName() : undefined,
   }));
   const updateStatus = () => statusBar.update();
+
+  /** dLLM: Select Model — the bundled model and dllm.models; an optional folder argument skips the quick pick. */
+  async function selectModel(dirArg?: unknown): Promise<boolean | undefined> {
+    const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
+    const folder = (d: string) => resolveModelDir({ ...settings, modelPath: d }, context.extensionPath);
+    let dir = typeof dirArg === 'string' ? folder(dirArg) : undefined;
+    if (dir === undefined) {
+      const choices = [describeModelFolder(bundledDir, true), ...settings.models.map((d) => describeModelFolder(folder(d)))];
+      const loaded = engine.started && engine.status.modelName ? { dir: engine.modelDir, executionProvider: engine.status.executionProvider } : undefined;
+      const items = modelPickItems(choices, engine.modelDir, settings.executionProvider, loaded);
+      const add = { label: '$(folder-opened) Add a model folder…', description: 'dllm.models', detail: 'a folder converted with models/convert/from_hf.py', dir: '' };
+      const pick = await vscode.window.showQuickPick([...items, add], { title: 'dLLM: Select Model', matchOnDescription: true, matchOnDetail: true });
+      if (!pick) return undefined;
+      dir = pick.dir;
+      if (!dir) {
+        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model' });
+        if (!picked?.length) return undefined;
+        dir = picked[0].fsPath;
+        if (!settings.models.map(folder).includes(dir)) await config.update('models', [...settings.models, dir], vscode.ConfigurationTarget.Global);
+      }
+    }
+    const choice = describeModelFolder(dir, dir === bundledDir);
+    if (choice.problem) {
+      void vscode.window.showErrorMessage(`dLLM: ${choice.name} cannot be used: ${choice.problem}`);
+      return false;
+    }
+    const previous = settings.modelPath;
+    const next = dir === bundledDir ? '' : dir;
+    const applyModelPath = async (value: string) => {
+      await config.update('modelPath', value, vscode.ConfigurationTarget.Global);
+      settings = currentSettings(log);
+      provider.reset();
+      updateStatus();
+    };
+    if (previous !== next) await applyModelPath(next);
+    const size = [choice.params ? `${formatCount(choice.params)} parameters` : '', formatBytes(choice.bytes)].filter(Boolean).join(', ');
+    log.info(`model selected: ${choice.name} (${choice.family ?? 'unknown family'}, ${choice.precision ?? '?'}, ${size}) from ${dir}`);
+    const ok = await engine.loadModel(`${choice.name} (${size})`);
+    if (!ok && previous !== next) {
+      await applyModelPath(previous);
+      engine.onSettingsChanged();
+      log.info(`model selection undone: back to ${previous || 'the bundled model'}`);
+    }
+    updateStatus();
+    return ok;
+  }
   // Step events arrive many times a second: redraw the status bar at most every STATUS_THROTTLE_MS for them.
   let statusTimer: ReturnType<typeof setTimeout> | undefined;
   const updateStatusSoon = () => {
@@ -61,7 +121,7 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
   };
 
   context.subscriptions.push(
-    engine, refresher, fill, provider, lenses, stats, statusBar,
+    engine, refresher, fill, fillAll, provider, lenses, stats, statusBar,
     vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
     vscode.languages.registerCodeLensProvider({ pattern: '**' }, lenses),
     engine.onDidChangeStatus(updateStatus),
@@ -81,8 +141,10 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
     }),
 
     vscode.commands.registerCommand(COMMANDS.fillBlock, (args?: unknown) => fill.run(args)),
-    vscode.commands.registerCommand(COMMANDS.cancelFill, () => fill.cancel()),
+    vscode.commands.registerCommand(COMMANDS.fillAll, () => fillAll.run()),
+    vscode.commands.registerCommand(COMMANDS.cancelFill, () => { fill.cancel(); fillAll.cancel(); }),
     vscode.commands.registerCommand(COMMANDS.showStats, () => stats.show()),
+    vscode.commands.registerCommand(COMMANDS.selectModel, (dir?: unknown) => selectModel(dir)),
     vscode.commands.registerCommand(COMMANDS.toggle, async () => {
       const next = !settings.enable;
       await vscode.workspace.getConfiguration(CONFIG_SECTION).update('enable', next, vscode.ConfigurationTarget.Global);
@@ -111,5 +173,5 @@ export function activateEditorFeatures(context: vscode.ExtensionContext, log: Lo
     }),
   );
   void vscode.commands.executeCommand('setContext', FILL_ACTIVE_CONTEXT, false);
-  return { engine, provider, fill, stats, refresher, settings: getSettings };
+  return { engine, provider, fill, fillAll, stats, refresher, settings: getSettings };
 }

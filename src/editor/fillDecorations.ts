@@ -33,20 +33,29 @@ export class FillDecorations implements vscode.Disposable {
 
   /** Draws the canvas over `region` (document offsets are already resolved to a range). */
   show(editor: vscode.TextEditor, region: vscode.Range, canvas: ReadonlyArray<string | null>, answerStartsOnNewLine: boolean): void {
-    const anchors = lineAnchors(editor.document, region, answerStartsOnNewLine);
-    const lines = layoutLines(renderCanvas(canvas), anchors.length);
-    const options: vscode.DecorationOptions[] = lines.map((text, i) => ({
-      range: new vscode.Range(anchors[i], anchors[i]),
-      renderOptions: {
-        before: {
-          contentText: text.length > 0 ? text : '\u200b',
-          color: new vscode.ThemeColor('editorGhostText.foreground'),
-          fontStyle: 'italic',
+    this.showMany(editor, [{ region, canvas, answerStartsOnNewLine }]);
+  }
+
+  /** Draws several canvases at once (Fill All), each over its own region. */
+  showMany(editor: vscode.TextEditor, parts: ReadonlyArray<{ region: vscode.Range; canvas: ReadonlyArray<string | null>; answerStartsOnNewLine: boolean }>): void {
+    const options: vscode.DecorationOptions[] = [];
+    for (const { region, canvas, answerStartsOnNewLine } of parts) {
+      const anchors = lineAnchors(editor.document, region, answerStartsOnNewLine);
+      const lines = layoutLines(renderCanvas(canvas), anchors.length);
+      options.push(...lines.map((text, i) => ({
+        range: new vscode.Range(anchors[i], anchors[i]),
+        renderOptions: {
+          before: {
+            contentText: text.length > 0 ? text : '\u200b',
+            color: new vscode.ThemeColor('editorGhostText.foreground'),
+            fontStyle: 'italic',
+          },
         },
-      },
-    }));
-    editor.setDecorations(this.hidden, region.isEmpty ? [] : [region]);
-    editor.setDecorations(this.regionBackground, region.isEmpty ? [] : [region]);
+      })));
+    }
+    const regions = parts.map((p) => p.region).filter((r) => !r.isEmpty);
+    editor.setDecorations(this.hidden, regions);
+    editor.setDecorations(this.regionBackground, regions);
     editor.setDecorations(this.canvasText, options);
   }
 

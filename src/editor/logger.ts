@@ -46,7 +46,7 @@ export class ErrorNotifier {
     if (last !== undefined && this.now() - last < REPEAT_WINDOW_MS) return;
     this.lastShown.set(key, this.now());
     const code = err instanceof EngineError ? err.code : undefined;
-    const settingsFix = code === 'MODEL_MISSING' || code === 'MODEL_CORRUPT' || code === 'VOCAB_MISMATCH' || code === 'UNKNOWN_EP';
+    const settingsFix = code === 'MODEL_MISSING' || code === 'MODEL_TOO_LARGE' || code === 'MODEL_CORRUPT' || code === 'VOCAB_MISMATCH' || code === 'UNKNOWN_EP';
     const actions = settingsFix ? ['Open Settings', 'Open Logs'] : ['Open Logs'];
     void vscode.window.showErrorMessage(`dLLM: ${context}: ${message}`, ...actions).then((choice) => {
       if (choice === 'Open Logs') this.log.show(true);

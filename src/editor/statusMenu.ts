@@ -44,6 +44,10 @@ export async function showStatusMenu(settings: Settings, engine: EngineSession, 
   items.push(
     { label: '$(graph) Show decoding stats', run: () => vscode.commands.executeCommand(COMMANDS.showStats) },
     {
+      label: '$(circuit-board) Select model…', description: engine.status.modelName ?? (settings.modelPath ? settings.modelPath : 'bundled model'),
+      run: () => vscode.commands.executeCommand(COMMANDS.selectModel),
+    },
+    {
       label: '$(settings) Decoding policy…', description: settings.policy,
       run: async () => {
         const pick = await vscode.window.showQuickPick(POLICY_NAMES.map((p) => ({

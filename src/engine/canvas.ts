@@ -48,7 +48,7 @@ export function buildCanvas(input: CanvasInput): CanvasLayout {
     throw new EngineError('BAD_INPUT', `maxNewTokens must be an integer from 1 to ${maxCanvasLength(maxLength)} for this ` +
       `model (its window is ${maxLength} tokens, ${MIN_CONTEXT_TOKENS} of them kept for context); got ${canvasLength}.`);
   }
-  let hasBos = input.useBos;
+  let hasBos = input.useBos && bosId >= 0; // format 2 allows a model without BOS (bos_token_id null → -1)
   let [keepPrefix, keepSuffix] = contextBudget(prefixIds.length, suffixIds.length,
     maxLength - canvasLength - (hasBos ? 1 : 0), share);
   if (hasBos && keepPrefix < prefixIds.length) {

@@ -1,7 +1,8 @@
 // The step loop: semi-autoregressive blocks over the canvas, one forward pass per step (with the block KV cache when
 // asked), the policy's rules on the block's statistics, step events, and the stop conditions.
 import { canvasBlocks } from './canvas';
-import { KvRows } from './kvcache';
+import { type KvDtype, KvRows } from './kvcache';
+import { isEndToken } from './modelConfig';
 import { type PolicySpec, policyStep } from './policies';
 import type { CacheMode, CommitRule, DecodeOptions, DecodeThresholds, StopReason } from './protocol';
 import { lladaSchedule, lladaStepsPerBlock } from './rules/lowConfidence';
@@ -14,8 +15,16 @@ import type { PositionStats } from './stats';
 export interface DecodeModel {
   forward: ForwardFn;
   maskId: number;
-  /** End of answer (PAD); also the EOS of the streaming early exit. */
+  /** PAD: fills the canvas after an early exit; always an end id. */
   endId: number;
+  /** Every id that ends the answer (EOS, EoT, PAD); default [endId]. Checked only through isEndToken. */
+  endIds?: readonly number[];
+  /** block-causal: a block attends to itself and what came before (decodeBlockCausal). Default bidirectional. */
+  attention?: 'bidirectional' | 'block-causal';
+  /** block-causal: the model's block size; its blocks are fixed by training, not by the request. */
+  blockSize?: number;
+  /** K/V element type the graph declares (float16 rows are kept as raw bit patterns). */
+  kvDtype?: KvDtype;
   logitShift: 0 | 1;
   kvCache: boolean;
   nLayers: number;
@@ -52,6 +61,8 @@ export interface DecodeParams {
   /** Checked before every forward pass; true stops decoding with stopReason 'cancelled'. */
   isCancelled?: () => boolean;
   onStep?: (info: DecodeStepInfo) => void;
+  /** block-causal layout: BOS stays first, before the suffix (see decodeBlockCausal). */
+  hasBos?: boolean;
   /**
    * Called after each step with the contiguous committed start of the canvas; a reason stops decoding because the
    * answer can no longer change (e.g. it already holds a newline in single-line mode).
@@ -72,6 +83,8 @@ export interface DecodeOutcome {
   /** The cache mode actually used (none when the model has no KV cache inputs). */
   cache: CacheMode;
   firstCommitStep: number;
+  /** block-causal: passes that only fill the cache (prompt prefill, finished blocks); not counted in nfe. */
+  contextPasses: number;
 }
 
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
@@ -85,9 +98,26 @@ function visibleLayout(params: DecodeParams, s: number, e: number) {
   return { visible, kept };
 }
 
+/** The end test every decoding rule uses. */
+export const endTest = (model: DecodeModel) => {
+  const ends = { endIds: model.endIds ?? [model.endId] };
+  return (id: number) => isEndToken(ends, id);
+};
+
+/**
+ * Reference Dream / Fast-dLLM behaviour for logit-shifted models (reference-parity item 12): the first pass of a block
+ * commits only the block's first masked position, unconditionally; the threshold starts on the next pass. LLaDA's
+ * low-confidence schedule is unchanged.
+ */
+export function firstPassCommitsFirstOnly(model: Pick<DecodeModel, 'logitShift'>, spec: PolicySpec, firstPass: boolean): boolean {
+  return firstPass && model.logitShift === 1 && spec.base !== 'low-confidence';
+}
+
 export async function decode(model: DecodeModel, params: DecodeParams): Promise<DecodeOutcome> {
+  if (model.attention === 'block-causal') return decodeBlockCausal(model, params);
   const { sequence, canvasStart, canvasEnd, spec, thresholds, options } = params;
   const { maskId, endId, logitShift } = model;
+  const isEnd = endTest(model);
   const cache: CacheMode = model.kvCache ? options.cache : 'none';
   const canvasLength = canvasEnd - canvasStart;
   const temporal = new TemporalState(canvasLength);
@@ -100,7 +130,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
   let queryTokens = 0;
   let firstCommitStep = 0;
   let stopReason: StopReason = 'complete';
-  const emptyPast = KvRows.empty(model.nLayers, model.nHeads, model.headDim);
+  const emptyPast = KvRows.empty(model.nLayers, model.nHeads, model.headDim, model.kvDtype);
 
   const committedPrefix = () => {
     let n = canvasStart;
@@ -145,6 +175,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
       const masked = block.filter((t) => t === maskId).length;
       const stepCommits = policyStep(spec, thresholds, options, {
         tokens: block, maskId, stats, firstPass,
+        firstOnly: firstPassCommitsFirstOnly(model, spec, firstPass),
         quota: Math.max(1, schedule[pass] ?? masked),
         queryMasked: masked + kept.length,
         queryLength: block.length + kept.length,
@@ -159,7 +190,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
       const final = params.answerIsFinal?.(committedPrefix());
       if (final) { stopReason = final; break decoding; }
     }
-    if (spec.streaming && b < blocks.length - 1 && blockEndsGeneration(block, endId)) {
+    if (spec.streaming && b < blocks.length - 1 && blockEndsGeneration(block, isEnd)) {
       sequence.fill(endId, e, canvasEnd);
       stopReason = 'early-exit';
       break;
@@ -167,6 +198,127 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
   }
   return {
     canvas: sequence.slice(canvasStart, canvasEnd), nfe, stopReason, commits, commitsPerStep, queryTokens, cache,
-    firstCommitStep,
+    firstCommitStep, contextPasses: 0,
+  };
+}
+
+/**
+ * Feed order of a block-causal model: [BOS]? ++ suffix ++ prefix ++ canvas, each token with its true position id.
+ * The suffix goes before the prefix so that the canvas, which must come last (a block sees only what came before),
+ * still sees both sides; because keys are post-RoPE, the model reads the suffix at its real distance after the canvas.
+ */
+export function blockCausalOrder(length: number, canvasStart: number, canvasEnd: number, hasBos: boolean): number[] {
+  const bos = hasBos && canvasStart > 0 ? [0] : [];
+  return [...bos, ...range(canvasEnd, length), ...range(bos.length, canvasStart), ...range(canvasStart, canvasEnd)];
+}
+
+/**
+ * Block-causal decoding (SDAR, Fast-dLLM v2, BD3-LM): the feed order is cut into chunks of the model's block size.
+ * Chunks of context only are prefilled one at a time (so attention is exactly block-causal); each chunk holding canvas
+ * positions is a decode block: every pass feeds just that chunk with everything before it as past, the policy's rules
+ * act inside it, and once it has no mask left it is fed once more with its final tokens and its K/V are appended to
+ * the cache (never recomputed). Shifted models read position i from the row before it in feed order; for a block's
+ * first position that row belongs to the previous chunk, whose last-row statistics are carried over.
+ */
+export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams): Promise<DecodeOutcome> {
+  const { sequence, canvasStart, canvasEnd, spec, thresholds, options } = params;
+  const { maskId, endId, logitShift } = model;
+  const isEnd = endTest(model);
+  const blockSize = model.blockSize ?? options.blockSize;
+  const canvasLength = canvasEnd - canvasStart;
+  const temporal = new TemporalState(canvasLength);
+  const order = blockCausalOrder(sequence.length, canvasStart, canvasEnd, params.hasBos === true);
+  const chunks: number[][] = [];
+  for (let i = 0; i < order.length; i += blockSize) chunks.push(order.slice(i, i + blockSize));
+  const isCanvas = (p: number) => p >= canvasStart && p < canvasEnd;
+  const decodeChunks = chunks.filter((c) => c.some(isCanvas));
+  const blockMasks = decodeChunks.map((c) => c.filter((p) => isCanvas(p) && sequence[p] === maskId).length);
+  const lladaBlockSteps = lladaStepsPerBlock(blockMasks, options.lladaSteps ?? canvasLength);
+  const commits: CanvasCommit[] = [];
+  const commitsPerStep: number[] = [];
+  let nfe = 0;
+  let contextPasses = 0;
+  let queryTokens = 0;
+  let firstCommitStep = 0;
+  let stopReason: StopReason = 'complete';
+  let cache = KvRows.empty(model.nLayers, model.nHeads, model.headDim, model.kvDtype);
+  /** Statistics of the last row fed so far: what a shifted model predicts for the next position in feed order. */
+  let carried: PositionStats | undefined;
+
+  const committedPrefix = () => {
+    let n = canvasStart;
+    while (n < canvasEnd && sequence[n] !== maskId) n++;
+    return sequence.subarray(canvasStart, n);
+  };
+  /** Feeds a finished chunk: its K/V join the cache, its last row's statistics are carried to the next chunk. */
+  const appendToCache = async (chunk: number[]) => {
+    const result = await model.forward({
+      inputIds: chunk.map((p) => sequence[p]), positions: chunk, past: cache, outputRows: [chunk.length - 1],
+    });
+    contextPasses++;
+    queryTokens += chunk.length;
+    cache = cache.length === 0 ? result.present : KvRows.concat([cache, result.present]);
+    carried = result.stats[0];
+  };
+
+  let b = 0;
+  decoding: for (const [c, chunk] of chunks.entries()) {
+    if (!chunk.some(isCanvas)) { await appendToCache(chunk); continue; }
+    const blockPositions = chunk.filter(isCanvas); // contiguous: the canvas is last in feed order
+    const s = blockPositions[0];
+    const e = s + blockPositions.length;
+    const block = sequence.subarray(s, e);
+    const firstRow = chunk.indexOf(s);
+    const schedule = spec.base === 'low-confidence' ? lladaSchedule(blockMasks[b], Math.max(1, lladaBlockSteps[b])) : [];
+    // Row read for block position i: its own, or the one before it in feed order when shifted. With nothing at all
+    // before the canvas (an empty file and no BOS), the first position reads its own row, as decode() does.
+    const readRow = (i: number) => (firstRow + i - logitShift < 0 && !carried ? firstRow + i : firstRow + i - logitShift);
+    const outputRows = blockPositions.map((_, i) => readRow(i)).filter((row) => row >= 0);
+    let pass = 0;
+    while (block.includes(maskId)) {
+      if (params.isCancelled) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (params.isCancelled()) { stopReason = 'cancelled'; break decoding; }
+      }
+      const result = await model.forward({
+        inputIds: chunk.map((p) => sequence[p]), positions: chunk, past: cache, outputRows,
+      });
+      nfe++;
+      queryTokens += chunk.length;
+      const stats: PositionStats[] = blockPositions.map((_, i) => {
+        const row = readRow(i);
+        return row >= 0 ? result.stats[outputRows.indexOf(row)] : carried!;
+      });
+      if (model.checkId) for (const st of stats) model.checkId(st.tokenId);
+      const firstPass = pass === 0;
+      const masked = block.filter((t) => t === maskId).length;
+      const stepCommits = policyStep(spec, thresholds, options, {
+        tokens: block, maskId, stats, firstPass,
+        firstOnly: firstPassCommitsFirstOnly(model, spec, firstPass),
+        quota: Math.max(1, schedule[pass] ?? masked),
+        queryMasked: masked, queryLength: block.length,
+        temporal, offset: s - canvasStart,
+      }).map((cm) => ({ ...cm, index: cm.index + s - canvasStart, step: nfe }));
+      if (stepCommits.length === 0) throw new Error(`decoder made no progress at step ${nfe} (policy ${spec.name})`);
+      if (firstCommitStep === 0) firstCommitStep = nfe;
+      commits.push(...stepCommits);
+      commitsPerStep.push(stepCommits.length);
+      params.onStep?.({ step: nfe, commits: stepCommits, canvas: sequence.subarray(canvasStart, canvasEnd), blockStart: s - canvasStart, stats });
+      pass++;
+      const final = params.answerIsFinal?.(committedPrefix());
+      if (final) { stopReason = final; break decoding; }
+    }
+    b++;
+    const last = c === chunks.length - 1;
+    if (!last && spec.streaming && blockEndsGeneration(block, isEnd)) {
+      sequence.fill(endId, e, canvasEnd);
+      stopReason = 'early-exit';
+      break;
+    }
+    if (!last) await appendToCache(chunk);
+  }
+  return {
+    canvas: sequence.slice(canvasStart, canvasEnd), nfe, stopReason, commits, commitsPerStep, queryTokens,
+    cache: 'prefix', firstCommitStep, contextPasses,
   };
 }

@@ -4,8 +4,10 @@ import { buildCanvas, trimForEncoding } from './canvas';
 import { decode, type DecodeModel, type DecodeOutcome } from './decoder';
 import { defaultDecodeOptions } from './defaults';
 import { EngineError, toEngineError } from './errors';
+import { fillCompletionResult, runFill } from './fill';
 import { requestMetrics } from './metrics';
-import { type ModelConfig, modelPaths, readModelConfig } from './modelConfig';
+import { checkModelFitsMemory } from './memory';
+import { isEndToken, type ModelConfig, modelPaths, readModelConfig } from './modelConfig';
 import { policySpec } from './policies';
 import type {
   CommitInfo, CompletionRequest, CompletionResult, EngineConfig, EngineStatus, PolicyName, StepEvent, StopReason,
@@ -62,6 +64,7 @@ export class Engine {
     if (this.loaded) {
       return {
         ...base, state: this.busy ? 'busy' : 'ready', modelName: this.loaded.config.name,
+        modelFamily: this.loaded.config.family, modelPrecision: this.loaded.config.precision, modelParams: this.loaded.config.nParams,
         executionProvider: this.loaded.session.executionProvider, fallbackReason: this.loaded.session.fallbackReason,
       };
     }
@@ -85,6 +88,7 @@ export class Engine {
     const paths = modelPaths(this.config.modelDir);
     const config = readModelConfig(paths.config);
     const tokenizer = TextTokenizer.load(paths.tokenizer, config);
+    checkModelFitsMemory(paths.dir);
     const session = await ModelSession.create(paths.model, config, {
       executionProvider: this.config.executionProvider,
       intraOpNumThreads: this.config.intraOpNumThreads,
@@ -99,9 +103,14 @@ export class Engine {
   async complete(request: CompletionRequest, hooks: RequestHooks = {}): Promise<CompletionResult> {
     const alreadyLoaded = this.loaded !== undefined;
     const model = await this.load();
-    const settings = resolveRequest(request, model.config.blockSize);
+    // A Fill All request is checked like a completion whose prefix and suffix are the code around the holes.
+    const settings = resolveRequest(request.fill
+      ? { ...request, prefix: request.fill.pieces?.[0] ?? '', suffix: request.fill.pieces?.slice(1).join('') ?? '' }
+      : request, model.config.blockSize);
     this.busy = true;
-    const running = this.run(model, request, settings, hooks, alreadyLoaded ? 0 : model.loadMs);
+    const running = request.fill
+      ? this.fill(model, request, settings, hooks, alreadyLoaded ? 0 : model.loadMs)
+      : this.run(model, request, settings, hooks, alreadyLoaded ? 0 : model.loadMs);
     this.active = running;
     try {
       return await running;
@@ -116,8 +125,9 @@ export class Engine {
   private decodeModel(model: LoadedModel): DecodeModel {
     const { config, session, tokenizer } = model;
     return {
-      forward: session.forward, maskId: config.maskId, endId: config.padId, logitShift: config.logitShift,
-      kvCache: config.kvCache, nLayers: config.nLayers, nHeads: config.nHeads, headDim: config.headDim,
+      forward: session.forward, maskId: config.maskId, endId: config.padId, endIds: config.endIds,
+      logitShift: config.logitShift, attention: config.attention, blockSize: config.blockSize, kvDtype: session.kvDtype,
+      kvCache: config.kvCache, nLayers: config.nLayers, nHeads: config.nKvHeads, headDim: config.headDim,
       checkId: (id) => tokenizer.checkId(id),
     };
   }
@@ -145,7 +155,7 @@ export class Engine {
     const { prefixIds, suffixIds } = this.encodeContext(model, request, settings.maxNewTokens);
     const layout = buildCanvas({
       prefixIds, suffixIds, canvasLength: settings.maxNewTokens, maxLength: config.maxLength,
-      maskId: config.maskId, bosId: config.bosId, useBos: request.prefixIsFileStart !== false,
+      maskId: config.maskId, bosId: config.bosId, useBos: config.bosId >= 0 && request.prefixIsFileStart !== false,
     });
     const cleanLength = (s: string) => s.replace(/\uE000/g, '').length;
     const keptPrefixText = tokenizer.decode(prefixIds.slice(prefixIds.length - layout.prefixTokens));
@@ -153,12 +163,13 @@ export class Engine {
     const truncatedPrefixChars = Math.max(0, cleanLength(request.prefix) - keptPrefixText.length);
     const truncatedSuffixChars = Math.max(0, cleanLength(request.suffix) - keptSuffixText.length);
 
-    const { padId, maskId } = config;
+    const { maskId } = config;
+    const isEnd = (id: number) => isEndToken(config, id);
     const singleLine = request.singleLine === true;
     const emit = request.emitSteps !== false && hooks.onStep !== undefined;
     const textBeforeEnd = (ids: ArrayLike<number>) => {
       const out: number[] = [];
-      for (let i = 0; i < ids.length && ids[i] !== padId && ids[i] !== maskId; i++) out.push(ids[i]);
+      for (let i = 0; i < ids.length && !isEnd(ids[i]) && ids[i] !== maskId; i++) out.push(ids[i]);
       return out;
     };
     let firstCommitMs = 0;
@@ -168,7 +179,7 @@ export class Engine {
       canvasLength: layout.canvasEnd - layout.canvasStart, steps: [],
     };
     const outcome = await decode(this.decodeModel(model), {
-      sequence: layout.sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd,
+      sequence: layout.sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd, hasBos: layout.hasBos,
       spec: settings.spec, thresholds: settings.thresholds, options: settings.options,
       isCancelled: hooks.isCancelled,
       onStep: (info) => {
@@ -190,7 +201,7 @@ export class Engine {
       },
       answerIsFinal: (prefix): StopReason | undefined => {
         if (singleLine && NEWLINE.test(tokenizer.decode(textBeforeEnd(prefix)))) return 'single-line';
-        if (settings.options.stopWhenAnswerFinal && prefix.includes(padId)) return 'answer-final';
+        if (settings.options.stopWhenAnswerFinal && prefix.some(isEnd)) return 'answer-final';
         return undefined;
       },
     });
@@ -218,6 +229,20 @@ export class Engine {
     };
   }
 
+  /** Fill All: every hole of the request (fill.ts), and the other mode's cost when asked for. */
+  private async fill(model: LoadedModel, request: CompletionRequest, settings: DecodeSettings, hooks: RequestHooks,
+    loadMs: number): Promise<CompletionResult> {
+    const result = await runFill(model, this.decodeModel(model), request, settings, hooks);
+    const cancelled = hooks.isCancelled?.() === true || result.holes.some((h) => h.stopReason === 'cancelled');
+    if (request.fill!.measureOtherMode && !cancelled) {
+      const mode = result.mode === 'joint' ? 'sequential' : 'joint';
+      const other = await runFill(model, this.decodeModel(model), { ...request, emitSteps: false }, settings,
+        { isCancelled: hooks.isCancelled }, mode);
+      result.other = { mode, nfe: other.nfe, ms: other.ms, queryTokens: other.queryTokens };
+    }
+    return fillCompletionResult(request, result, model.session.executionProvider, settings, loadMs, cancelled);
+  }
+
   /** NFE of plain llada and fast-dllm decodes of the same canvas (fresh copies; no events). */
   private async baselines(model: LoadedModel, layout: ReturnType<typeof buildCanvas>,
     settings: DecodeSettings): Promise<{ lladaNfe: number; fastDllmNfe: number }> {
@@ -226,7 +251,7 @@ export class Engine {
       const sequence = layout.sequence.slice();
       sequence.fill(model.config.maskId, layout.canvasStart, layout.canvasEnd);
       return decode(this.decodeModel(model), {
-        sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd,
+        sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd, hasBos: layout.hasBos,
         spec: policySpec(policy, options), thresholds: settings.thresholds, options,
       });
     };

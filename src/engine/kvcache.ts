@@ -1,15 +1,23 @@
 // Host-side key/value cache rows. The graph's keys are post-RoPE, so rows can be kept, dropped and reordered freely:
-// a cache is just the rows of the positions that are not in the current query.
+// a cache is just the rows of the positions that are not in the current query. Rows are float32, or float16 bit
+// patterns (Uint16Array) when the graph declares float16 K/V; they are only copied here, never converted.
 
-/** K/V rows of some canvas positions, laid out like the graph's tensors: [n_layers, 1, n_heads, length, head_dim]. */
+export type KvData = Float32Array | Uint16Array;
+export type KvDtype = 'float32' | 'float16';
+
+function alloc(like: KvData, n: number): KvData {
+  return like instanceof Uint16Array ? new Uint16Array(n) : new Float32Array(n);
+}
+
+/** K/V rows of some canvas positions, laid out like the graph's tensors: [n_layers, 1, n_kv_heads, length, head_dim]. */
 export class KvRows {
   constructor(
     readonly layers: number,
     readonly heads: number,
     readonly headDim: number,
     readonly length: number,
-    readonly keys: Float32Array,
-    readonly values: Float32Array,
+    readonly keys: KvData,
+    readonly values: KvData,
   ) {
     const expected = layers * heads * length * headDim;
     if (keys.length !== expected || values.length !== expected) {
@@ -17,8 +25,13 @@ export class KvRows {
     }
   }
 
-  static empty(layers: number, heads: number, headDim: number): KvRows {
-    return new KvRows(layers, heads, headDim, 0, new Float32Array(0), new Float32Array(0));
+  static empty(layers: number, heads: number, headDim: number, dtype: KvDtype = 'float32'): KvRows {
+    const make = () => (dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0));
+    return new KvRows(layers, heads, headDim, 0, make(), make());
+  }
+
+  get dtype(): KvDtype {
+    return this.keys instanceof Uint16Array ? 'float16' : 'float32';
   }
 
   get dims(): [number, number, number, number, number] {
@@ -29,8 +42,8 @@ export class KvRows {
   select(rows: readonly number[]): KvRows {
     const { layers, heads, headDim: d, length } = this;
     const n = rows.length;
-    const keys = new Float32Array(layers * heads * n * d);
-    const values = new Float32Array(keys.length);
+    const keys = alloc(this.keys, layers * heads * n * d);
+    const values = alloc(this.keys, keys.length);
     for (let lh = 0; lh < layers * heads; lh++) {
       const src = lh * length * d;
       const dst = lh * n * d;
@@ -52,8 +65,8 @@ export class KvRows {
     const [first] = parts;
     const { layers, heads, headDim: d } = first;
     const n = parts.reduce((a, p) => a + p.length, 0);
-    const keys = new Float32Array(layers * heads * n * d);
-    const values = new Float32Array(keys.length);
+    const keys = alloc(first.keys, layers * heads * n * d);
+    const values = alloc(first.keys, keys.length);
     for (let lh = 0; lh < layers * heads; lh++) {
       let offset = lh * n * d;
       for (const p of parts) {

@@ -42,6 +42,7 @@ export function requestMetrics(m: MetricsInput): RequestMetrics {
     canvasLength: m.canvasLength,
     committedPositions,
     queryTokens: outcome.queryTokens,
+    ...(outcome.contextPasses ? { contextPasses: outcome.contextPasses } : {}),
     prefixTokens: m.prefixTokens,
     suffixTokens: m.suffixTokens,
     truncatedPrefixChars: m.truncatedPrefixChars,

@@ -48,6 +48,8 @@ export interface StepContext {
   stats: readonly PositionStats[];
   /** The block's first (cache refresh) pass. */
   firstPass: boolean;
+  /** Shifted models' reference first pass: the base rule commits only the first masked position (Dream, item 12). */
+  firstOnly?: boolean;
   /** low-confidence base: tokens to commit this step. */
   quota: number;
   /** dynamic threshold: masks and length of the reference query (block + kept suffix window + tail). */
@@ -59,6 +61,10 @@ export interface StepContext {
 }
 
 function baseCommits(spec: PolicySpec, th: DecodeThresholds, ctx: StepContext, candidates: number[]): Commit[] {
+  if (ctx.firstOnly) {
+    const [i] = candidates;
+    return i === undefined ? [] : [{ index: i, tokenId: ctx.stats[i].tokenId, rule: 'block-first', confidence: ctx.stats[i].p1 }];
+  }
   switch (spec.base) {
     case 'low-confidence': return lowConfidenceRule(ctx.stats, candidates, ctx.quota);
     case 'threshold': return thresholdRule(ctx.stats, candidates, th.tau);

@@ -17,7 +17,9 @@ export type CommitRule =
   | 'token-cluster'
   | 'temporal'
   | 'fallback-best'
-  | 'early-exit';
+  | 'early-exit'
+  /** Shifted models: the unconditional first commit of a block's first pass (reference Dream samplers). */
+  | 'block-first';
 
 /** Block KV cache mode (Fast-dLLM): none, prefix (K/V before the block), dual (prefix and suffix). */
 export const CACHE_MODES = ['none', 'prefix', 'dual'] as const;
@@ -84,6 +86,53 @@ export interface CompletionRequest {
   prefixIsFileStart?: boolean;
   /** Send step events (default true). The CLI and benchmarks turn them off. */
   emitSteps?: boolean;
+  /** Fill several holes instead of one canvas (Fill All); prefix/suffix are then ignored. */
+  fill?: FillSpec;
+}
+
+/** Fill All: `pieces` are the code around the holes (piece0 hole1 piece1 … holeK pieceK). */
+export interface FillSpec {
+  pieces: string[];
+  /** Masked positions per hole (default: maxNewTokens for each). */
+  holeTokens?: number[];
+  /** joint: one decode over all holes (grouped when they do not fit the window); sequential: one hole after another. */
+  mode?: FillMode;
+  /** Also measure what the other mode costs (NFE, ms), for the stats panel. */
+  measureOtherMode?: boolean;
+}
+
+export const FILL_MODES = ['joint', 'sequential'] as const;
+export type FillMode = (typeof FILL_MODES)[number];
+
+/** One hole's answer and how it was decoded. */
+export interface FillHoleResult {
+  text: string;
+  tokenIds: number[];
+  /** Masked positions of the hole. */
+  canvasLength: number;
+  /** Steps in which this hole committed, and the step (of its group's decode) after which it was done. */
+  steps: number;
+  doneAtStep: number;
+  /** Which decode it belonged to (groups run one after another). */
+  group: number;
+  trace: TokenTrace[];
+  stopReason: StopReason;
+}
+
+export interface FillResult {
+  mode: FillMode;
+  holes: FillHoleResult[];
+  /** Decodes run (joint: one per group; sequential: one per hole). */
+  groups: number;
+  nfe: number;
+  ms: number;
+  /** Forward passes that fed the whole sequence (joint cache refreshes; 0 in sequential mode). */
+  fullPasses: number;
+  queryTokens: number;
+  /** Commits per step over all decodes. */
+  commitsPerStep: number[];
+  /** The other mode's cost, when measured. */
+  other?: { mode: FillMode; nfe: number; ms: number; queryTokens: number };
 }
 
 export interface CommitInfo {
@@ -104,6 +153,8 @@ export interface StepEvent {
   /** Per canvas position: committed text, or null while still masked. */
   canvas: (string | null)[];
   maskedRemaining: number;
+  /** Fill All: per hole, committed text or null per position (canvas/stablePrefix are then empty). */
+  holes?: { canvas: (string | null)[]; stablePrefix: string }[];
 }
 
 export interface RequestMetrics {
@@ -127,6 +178,8 @@ export interface RequestMetrics {
   committedPositions: number;
   /** Tokens fed to the model over all passes (a cost measure next to NFE). */
   queryTokens: number;
+  /** Block-causal models: passes that only fill the cache (prompt prefill, finished blocks), not counted in NFE. */
+  contextPasses?: number;
   /** Prompt tokens kept, and characters dropped by truncation around the cursor (0 = nothing dropped). */
   prefixTokens: number;
   suffixTokens: number;
@@ -162,11 +215,17 @@ export interface CompletionResult {
   metrics: RequestMetrics;
   trace: TokenTrace[];
   commitsPerStep: number[];
+  /** Fill All requests: every hole's answer (completion is then ""). */
+  fill?: FillResult;
 }
 
 export interface EngineStatus {
   state: 'idle' | 'loading' | 'ready' | 'busy' | 'error';
   modelName?: string;
+  /** The loaded model's family, precision and parameter count (format 2 config; the bundled model: dllm-code). */
+  modelFamily?: string;
+  modelPrecision?: string;
+  modelParams?: number;
   modelDir?: string;
   /** The provider asked for (settings), next to the one in use. */
   requestedExecutionProvider?: ExecutionProviderName;
@@ -192,6 +251,7 @@ export interface EngineErrorInfo {
     | 'UNKNOWN_EP'
     | 'BAD_INPUT'
     | 'OUT_OF_MEMORY'
+    | 'MODEL_TOO_LARGE'
     | 'WORKER_CRASHED'
     | 'CANCELLED'
     | 'INTERNAL';

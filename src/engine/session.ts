@@ -3,7 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_INTRA_OP_THREADS } from './defaults';
 import { EngineError } from './errors';
-import { KvRows } from './kvcache';
+import { type KvDtype, KvRows } from './kvcache';
 import type { ModelConfig } from './modelConfig';
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from './protocol';
 import { type PositionStats, statsFromTopK } from './stats';
@@ -91,6 +91,33 @@ function injectedOomPasses(): number {
   return Number(/^ort-oom:(\d+)$/.exec(process.env.DLLM_TEST_FAULT ?? '')?.[1] ?? 0);
 }
 
+/** The K/V element type a graph declares for past_keys (float32 when it does not say). */
+export function declaredKvDtype(session: Pick<ort.InferenceSession, 'inputMetadata'>): KvDtype {
+  const meta = session.inputMetadata?.find((m) => m.name === 'past_keys');
+  return meta && meta.isTensor && meta.type === 'float16' ? 'float16' : 'float32';
+}
+
+/**
+ * A float32 or float16 K/V tensor. float16 data are raw bit patterns (Uint16Array). Where the runtime has Float16Array
+ * (Node 24, recent Electron), onnxruntime-common wraps such data in a Float16Array, which onnxruntime-node's native
+ * binding reads as 0 bytes ("not enough space: expected N, got 0"); the tensor keeps the Uint16Array instead.
+ */
+export function kvTensor(data: Float32Array | Uint16Array, dims: readonly number[]): ort.Tensor {
+  if (data instanceof Float32Array) return new ort.Tensor('float32', data, dims);
+  const tensor = new ort.Tensor('float16', data, dims);
+  if (!(tensor.data instanceof Uint16Array)) (tensor as unknown as { cpuData: Uint16Array }).cpuData = data;
+  return tensor;
+}
+
+/** A K/V output tensor's data as kept in KvRows (float16 as raw bit patterns). */
+function kvData(tensor: ort.Tensor): Float32Array | Uint16Array {
+  const data = tensor.data as unknown;
+  if (data instanceof Float32Array || data instanceof Uint16Array) return data;
+  // Newer runtimes may hand float16 out as a Float16Array: keep its bits.
+  const view = data as ArrayBufferView;
+  return new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2);
+}
+
 export class ModelSession {
   private oomPasses = 0;
 
@@ -100,6 +127,8 @@ export class ModelSession {
     readonly executionProvider: string,
     readonly fallbackReason: string | undefined,
     private readonly forbidden: ReadonlySet<number>,
+    /** K/V element type, as the graph declares past_keys (config.json's kv_dtype must agree). */
+    readonly kvDtype: KvDtype,
   ) {}
 
   static async create(modelFile: string, config: ModelConfig, options: SessionOptions): Promise<ModelSession> {
@@ -129,8 +158,9 @@ export class ModelSession {
         if (options.strictProvider) throw new EngineError('UNKNOWN_EP', `Execution provider ${ep} unavailable: ${reasons.at(-1)}.`);
         continue;
       }
-      const forbidden = new Set([config.maskId, config.bosId]);
-      const model = new ModelSession(session, config, ep, reasons.length ? reasons.join('; ') + '; using the CPU' : undefined, forbidden);
+      const forbidden = new Set([config.maskId, config.bosId].filter((id) => id >= 0));
+      const model = new ModelSession(session, config, ep, reasons.length ? reasons.join('; ') + '; using the CPU' : undefined,
+        forbidden, declaredKvDtype(session));
       try {
         await model.selfCheck();
       } catch (err) {
@@ -153,17 +183,20 @@ export class ModelSession {
       throw new EngineError('MODEL_CORRUPT', `model.onnx does not follow the model format: missing ` +
         `${[...missingIn.map((n) => `input ${n}`), ...missingOut.map((n) => `output ${n}`)].join(', ')}.`);
     }
-    const { nLayers, nHeads, headDim } = config;
+    const { nLayers, nKvHeads, headDim } = config;
+    if (this.kvDtype !== config.kvDtype) {
+      throw new EngineError('MODEL_CORRUPT', `model.onnx declares ${this.kvDtype} past_keys, config.json says kv_dtype ${config.kvDtype}.`);
+    }
     let result: ForwardResult;
     try {
       result = await this.forward({
-        inputIds: [config.bosId, config.maskId], positions: [0, 1],
-        past: KvRows.empty(nLayers, nHeads, headDim), outputRows: [1],
+        inputIds: [config.bosId >= 0 ? config.bosId : config.padId, config.maskId], positions: [0, 1],
+        past: KvRows.empty(nLayers, nKvHeads, headDim, this.kvDtype), outputRows: [1],
       });
     } catch (err) {
       if (err instanceof EngineError) throw err;
       throw new EngineError('MODEL_CORRUPT',
-        `model.onnx does not match config.json (n_layers ${nLayers}, n_heads ${nHeads}, head_dim ${headDim}, ` +
+        `model.onnx does not match config.json (n_layers ${nLayers}, n_kv_heads ${nKvHeads}, head_dim ${headDim}, ` +
         `top_k ${config.topK}): ${err instanceof Error ? err.message.trim().split('\n').pop() : String(err)}`);
     }
     if (!(result.stats[0].tokenId >= 0 && result.stats[0].tokenId < config.vocabSize)) {
@@ -173,13 +206,14 @@ export class ModelSession {
   }
 
   readonly forward: ForwardFn = async ({ inputIds, positions, past, outputRows }) => {
-    const { nLayers, nHeads, headDim, topK } = this.config;
+    const { nLayers, nKvHeads, headDim, topK } = this.config;
     const q = inputIds.length;
+    if (past.dtype !== this.kvDtype) throw new EngineError('INTERNAL', `past K/V are ${past.dtype}, the graph wants ${this.kvDtype}.`);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(inputIds, BigInt), [1, q]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from(positions, BigInt), [1, q]),
-      past_keys: new ort.Tensor('float32', past.keys, past.dims),
-      past_values: new ort.Tensor('float32', past.values, past.dims),
+      past_keys: kvTensor(past.keys, past.dims),
+      past_values: kvTensor(past.values, past.dims),
       output_positions: new ort.Tensor('int64', BigInt64Array.from(outputRows, BigInt), [1, outputRows.length]),
     };
     if (this.oomPasses > 0) {
@@ -195,18 +229,22 @@ export class ModelSession {
         `model.onnx returned top_ids of shape [${topIds.dims.join(', ')}], expected [1, ${outputRows.length}, ${topK}].`);
     }
     const presentDims = out.present_keys.dims;
-    if (presentDims[0] !== nLayers || presentDims[2] !== nHeads || presentDims[3] !== q || presentDims[4] !== headDim) {
+    if (presentDims[0] !== nLayers || presentDims[2] !== nKvHeads || presentDims[3] !== q || presentDims[4] !== headDim) {
       throw new EngineError('MODEL_CORRUPT', `model.onnx returned present_keys of shape [${presentDims.join(', ')}], ` +
-        `expected [${nLayers}, 1, ${nHeads}, ${q}, ${headDim}].`);
+        `expected [${nLayers}, 1, ${nKvHeads}, ${q}, ${headDim}] (n_kv_heads ${nKvHeads}).`);
     }
     const ids = topIds.data as BigInt64Array;
     const probs = out.top_probs.data as Float32Array;
     const negEntropy = out.neg_entropy.data as Float32Array;
     const stats = outputRows.map((_, j) => statsFromTopK(ids, probs, negEntropy, k, j, this.forbidden, this.config.padId));
-    const present = new KvRows(nLayers, nHeads, headDim, q,
-      out.present_keys.data as Float32Array, out.present_values.data as Float32Array);
+    const present = new KvRows(nLayers, nKvHeads, headDim, q, kvData(out.present_keys), kvData(out.present_values));
     return { stats, present };
   };
+
+  /** Runs the graph on raw feeds (check-model replays the converter's self-check inputs). */
+  run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+    return this.session.run(feeds);
+  }
 
   async release(): Promise<void> {
     await this.session.release();

@@ -16,16 +16,21 @@ const t0 = Date.now();
 const log = (m) => console.log(`[e2e ${elapsed(t0)}] ${m}`);
 
 function runMocha(files) {
-  const mocha = new Mocha({ ui: 'tdd', timeout: 120_000, slow: 10_000, color: false,
+  const grep = process.env.DLLM_TEST_GREP || undefined;
+  const mocha = new Mocha({ ui: 'tdd', timeout: 120_000, slow: 10_000, color: false, grep,
     rootHooks: require(path.join(OUT, 'hooks.js')).mochaHooks });
   for (const f of files) mocha.addFile(f);
+  // The compiled helper shares its module state (skip reasons, known failures) with the compiled tests.
+  const { mochaOutcome } = require(path.join(ROOT, 'out', 'test', 'support', 'knownFailure.js'));
   return new Promise((resolve) => {
-    const runner = mocha.run(() => resolve(runner.stats));
+    const runner = mocha.run(() => resolve(outcome.result()));
+    const outcome = mochaOutcome(runner, grep);
   });
 }
 
 let passed = 0;
 let failed = 0;
+let counts = { skipped: [], knownFailures: [], problems: [] };
 let server;
 const state = makeStateDir('e2e');
 try {
@@ -46,9 +51,9 @@ try {
     DLLM_E2E_CHROMIUM: chromiumPath(),
     DLLM_E2E_CHROMIUM_ARGS: JSON.stringify(CHROMIUM_ARGS),
   });
-  const stats = await runMocha(files);
-  passed = stats.passes;
-  failed = stats.failures;
+  counts = await runMocha(files);
+  passed = counts.passed;
+  failed = counts.failed;
 } catch (e) {
   log(`ERROR ${e.stack ?? e}`);
   failed = Math.max(failed, 1);
@@ -58,5 +63,5 @@ try {
 if (failed === 0) fs.rmSync(state.root, { recursive: true, force: true });
 else log(`state kept for debugging: ${state.root}`);
 log(`done in ${elapsed(t0)}; screenshots in ${SCREENSHOTS_DIR}`);
-writeSummary('e2e', passed, failed);
+writeSummary('e2e', passed, failed, { skipped: counts.skipped, knownFailures: counts.knownFailures, problems: counts.problems });
 process.exit(failed ? 1 : 0);

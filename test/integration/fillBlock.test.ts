@@ -1,9 +1,12 @@
-// Fill Block in the real extension host with the real bundled model.
+// Fill Block in the real extension host: the real bundled model at a fixed placeholder, and the editor mechanics
+// (one edit, undo, edits while filling) on a scripted engine so that they hold whatever the model answers.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { FillOutcome, FillStarted } from '../../src/editor/fillBlock';
 import type { DllmExtensionApi } from '../../src/extension';
-import { type Candidate, closeAllEditors, extensionApi, fillCandidates, openAtCursor, waitFor } from './editorHelpers';
+import { knownFailureMocha } from '../support/knownFailure';
+import { closeAllEditors, extensionApi, fillCandidates, openAtCursor, waitFor } from './editorHelpers';
+import { ScriptedEngine } from './scriptedEngine';
 
 type Testing = DllmExtensionApi['testing'];
 
@@ -17,57 +20,66 @@ suite('fill block (real model)', function () {
     t = (await extensionApi()).api.testing;
   });
 
-  teardown(closeAllEditors);
-
-  let filledPlaceholder: Candidate | undefined;
-  /** The first placeholder (a region of two or more characters) that the bundled model fills with something; decoding
-   *  is greedy, so it fills it again. Tests of edits made while a fill runs need an answer to be applied. */
-  async function placeholderTheModelFills(): Promise<Candidate> {
-    if (filledPlaceholder) return filledPlaceholder;
-    const outcomes: string[] = [];
-    for (const candidate of fillCandidates()) {
-      await openAtCursor(candidate.content, candidate.language);
-      let length = 0;
-      const sub = t.fill.onDidStart((s) => { length = s.end - s.start; });
-      const outcome = await fillBlock();
-      sub.dispose();
-      await closeAllEditors();
-      outcomes.push(`${candidate.name}: ${outcome.status}`);
-      if (outcome.status === 'applied' && length >= 2) return (filledPlaceholder = candidate);
-    }
-    return assert.fail(`the model fills none of the placeholders: ${outcomes.join('; ')}`);
-  }
-
-  test('fills a placeholder in one edit: a single undo restores the document, redo brings the fill back', async () => {
-    const outcomes: string[] = [];
-    for (const candidate of fillCandidates()) {
-      const { doc } = await openAtCursor(candidate.content, candidate.language);
-      const original = doc.getText();
-      let region: { start: number; end: number } | undefined;
-      const sub = t.fill.onDidStart((s) => { region = s; });
-      const outcome = await fillBlock();
-      sub.dispose();
-      outcomes.push(`${candidate.name}: ${outcome.status}`);
-      if (outcome.status !== 'applied') {
-        assert.equal(doc.getText(), original, `${candidate.name}: nothing changes when nothing is applied`);
-        await closeAllEditors();
-        continue;
-      }
-      const filled = doc.getText();
-      assert.ok(region);
-      assert.equal(filled, original.slice(0, region.start) + outcome.text + original.slice(region.end), 'the region, and only it, was replaced');
-      await vscode.commands.executeCommand('undo');
-      await waitFor(() => doc.getText() === original, 'one undo to restore the original', 5000);
-      await vscode.commands.executeCommand('redo');
-      await waitFor(() => doc.getText() === filled, 'redo to bring the fill back', 5000);
-      console.log(`  filled "${candidate.name}" with ${JSON.stringify(outcome.text)}`);
-      return;
-    }
-    assert.fail(`no placeholder was filled: ${outcomes.join('; ')}`);
+  teardown(async () => {
+    t.engine.useClientForTests(undefined);
+    await closeAllEditors();
   });
 
-  test('an edit inside the region while it fills: nothing is applied, the user is told', async () => {
-    const candidate = await placeholderTheModelFills();
+  test('the real model at a fixed placeholder (python `pass`): one edit that one undo reverts, or no change at all', async () => {
+    const candidate = fillCandidates()[0];
+    const { doc } = await openAtCursor(candidate.content, candidate.language);
+    const original = doc.getText();
+    let region: { start: number; end: number } | undefined;
+    const sub = t.fill.onDidStart((s) => { region = s; });
+    const outcome = await fillBlock();
+    sub.dispose();
+    console.log(`  real model at "${candidate.name}": ${outcome.status} ${JSON.stringify(outcome.text ?? '')}`);
+    if (outcome.status !== 'applied') {
+      assert.equal(doc.getText(), original, `${outcome.status}: nothing changes when nothing is applied`);
+      return;
+    }
+    assert.ok(region);
+    const filled = doc.getText();
+    assert.equal(filled, original.slice(0, region.start) + outcome.text + original.slice(region.end), 'the region, and only it, was replaced');
+    await vscode.commands.executeCommand('undo');
+    await waitFor(() => doc.getText() === original, 'one undo to restore the original', 5000);
+  });
+
+  test('the model fills the python `pass` placeholder with code',
+    knownFailureMocha('the bundled 6.8M model often answers nothing that fits here (issue 17/21)', async () => {
+      const candidate = fillCandidates()[0];
+      await openAtCursor(candidate.content, candidate.language);
+      const outcome = await fillBlock();
+      assert.equal(outcome.status, 'applied', `outcome ${outcome.status}`);
+      assert.ok((outcome.text ?? '').trim().length > 0);
+    }));
+
+  /** The mechanics below run on a scripted engine (a fixed answer revealed step by step), whatever the model says. */
+  const scripted = () => t.engine.useClientForTests(new ScriptedEngine(['return', ' sum(values)', ' /', ' len(values)']));
+
+  test('scripted engine: fills a placeholder in one edit; a single undo restores the document, redo brings the fill back', async () => {
+    scripted();
+    const candidate = fillCandidates()[0];
+    const { doc } = await openAtCursor(candidate.content, candidate.language);
+    const original = doc.getText();
+    let region: { start: number; end: number } | undefined;
+    const sub = t.fill.onDidStart((s) => { region = s; });
+    const outcome = await fillBlock();
+    sub.dispose();
+    assert.equal(outcome.status, 'applied', outcome.message);
+    assert.equal(outcome.text, 'return sum(values) / len(values)');
+    const filled = doc.getText();
+    assert.ok(region);
+    assert.equal(filled, original.slice(0, region.start) + outcome.text + original.slice(region.end), 'the region, and only it, was replaced');
+    await vscode.commands.executeCommand('undo');
+    await waitFor(() => doc.getText() === original, 'one undo to restore the original', 5000);
+    await vscode.commands.executeCommand('redo');
+    await waitFor(() => doc.getText() === filled, 'redo to bring the fill back', 5000);
+  });
+
+  test('scripted engine: an edit inside the region while it fills: nothing is applied, the user is told', async () => {
+    scripted();
+    const candidate = fillCandidates()[0];
     const { doc, editor } = await openAtCursor(candidate.content, candidate.language);
     const original = doc.getText();
     let at = -1;
@@ -86,8 +98,9 @@ suite('fill block (real model)', function () {
     assert.equal(doc.getText(), original.slice(0, at) + 'X' + original.slice(at), 'only the user\'s own edit is in the document');
   });
 
-  test('an edit above the region while it fills moves the region; the fill still lands on the placeholder', async () => {
-    const candidate = await placeholderTheModelFills();
+  test('scripted engine: an edit above the region while it fills moves the region; the fill still lands on the placeholder', async () => {
+    scripted();
+    const candidate = fillCandidates()[0];
     const { doc, editor } = await openAtCursor(candidate.content, candidate.language);
     const original = doc.getText();
     const above = '# edited above\n';
@@ -100,14 +113,10 @@ suite('fill block (real model)', function () {
     });
     const outcome = await fillBlock();
     assert.ok(await edited, 'the edit above was made');
-    assert.notEqual(outcome.status, 'regionChanged');
+    assert.equal(outcome.status, 'applied', outcome.message);
     const shifted = above + original;
-    if (outcome.status === 'applied') {
-      const expected = shifted.slice(0, region.start + above.length) + outcome.text + shifted.slice(region.end + above.length);
-      assert.equal(doc.getText(), expected);
-    } else {
-      assert.equal(doc.getText(), shifted, `${outcome.status}: only the edit above is in the document`);
-    }
+    const expected = shifted.slice(0, region.start + above.length) + outcome.text + shifted.slice(region.end + above.length);
+    assert.equal(doc.getText(), expected);
   });
 
   test('dLLM: Cancel Fill Block (Escape) stops the fill and leaves the document as it was', async () => {

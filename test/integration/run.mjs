@@ -114,8 +114,15 @@ try {
 const results = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : null;
 const passed = results?.passed ?? 0;
 const failed = results ? results.failed : 1; // no results: the suite never ran, count that as a failure
-if (!results) log(`no test results were written (exit code ${code}); state kept in ${state.root}`);
-else if (code === 0) fs.rmSync(state.root, { recursive: true, force: true });
+const problems = results?.problems ?? [];
+if (!results) {
+  const running = fs.existsSync(`${resultsFile}.running`) ? fs.readFileSync(`${resultsFile}.running`, 'utf8') : null;
+  problems.push(running ? `stopped (timeout after ${TIMEOUT_MS / 1000} s, or a crash) while running "${running}"` : 'the suite never started');
+  log(`no test results were written (exit code ${code}); ${problems.at(-1)}; state kept in ${state.root}`);
+} else if (code === 0) fs.rmSync(state.root, { recursive: true, force: true });
+else log(`state kept for debugging: ${state.root}`);
 log(`done in ${elapsed(t0)}`);
-writeSummary('integration', passed, failed || (code !== 0 ? Math.max(failed, 1) : 0));
+writeSummary('integration', passed, failed || (code !== 0 ? Math.max(failed, 1) : 0), {
+  skipped: results?.skipped ?? [], knownFailures: results?.knownFailures ?? [], problems,
+});
 process.exit(failed || code !== 0 ? 1 : 0);

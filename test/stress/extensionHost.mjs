@@ -79,7 +79,7 @@ async function handle(page, channel, line, log) {
 
 /**
  * suite: 'editor' (trusted workspace) or 'untrusted' (workspace trust on, folder not trusted).
- * Resolves with {passed, failed}.
+ * Resolves with {passed, failed, skipped, knownFailures, problems}.
  */
 export async function runExtensionHostSuite({ suite, env = {}, timeoutMs = 600_000 }) {
   const t0 = Date.now();
@@ -122,11 +122,16 @@ export async function runExtensionHostSuite({ suite, env = {}, timeoutMs = 600_0
     await server.stop();
   }
   const results = fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, 'utf8')) : null;
-  if (!results) log(`no test results were written (exit code ${code}); state kept in ${state.root}`);
+  const problems = results?.problems ?? [];
+  if (!results) {
+    const running = fs.existsSync(`${resultsFile}.running`) ? fs.readFileSync(`${resultsFile}.running`, 'utf8') : null;
+    problems.push(running ? `stopped (timeout or crash) while running "${running}"` : 'the suite never started');
+    log(`no test results were written (exit code ${code}); ${problems.at(-1)}; state kept in ${state.root}`);
+  }
   else if (code === 0) fs.rmSync(state.root, { recursive: true, force: true });
   else log(`state kept for debugging: ${state.root}`);
   log(`done in ${elapsed(t0)}`);
   const passed = results?.passed ?? 0;
   const failed = results ? results.failed : 1;
-  return { passed, failed: failed || (code !== 0 ? 1 : 0) };
+  return { passed, failed: failed || (code !== 0 ? 1 : 0), skipped: results?.skipped ?? [], knownFailures: results?.knownFailures ?? [], problems };
 }

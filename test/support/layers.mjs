@@ -22,11 +22,20 @@ export function summaryFile(layer) {
   return process.env.DLLM_LAYER_SUMMARY || path.join(RESULTS_DIR, `${layer}-summary.json`);
 }
 
+/**
+ * extra.skipped: [{test, reason}]; extra.knownFailures: [{test, reason, outcome: 'fails' | 'now passes'}].
+ * A skip is never a pass, and a known failure that still fails is neither a pass nor a failure of the run.
+ */
 export function writeSummary(layer, passed, failed, extra = {}) {
   const file = summaryFile(layer);
+  const skipped = extra.skipped ?? [];
+  const knownFailures = extra.knownFailures ?? [];
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify({ layer, passed, failed, ...extra }, null, 2));
-  console.log(`${layer}: ${passed} passed, ${failed} failed`);
+  fs.writeFileSync(file, JSON.stringify({ layer, passed, failed, ...extra, skipped, knownFailures }, null, 2));
+  for (const s of skipped) console.log(`${layer}: skipped ${s.test}: ${s.reason}`);
+  for (const k of knownFailures) console.log(`${layer}: known failure ${k.outcome === 'fails' ? 'still fails' : 'NOW PASSES (make it a plain test)'}: ${k.test} (${k.reason})`);
+  const known = knownFailures.filter((k) => k.outcome === 'fails').length;
+  console.log(`${layer}: ${passed} passed, ${failed} failed, ${skipped.length} skipped${known ? `, ${known} known failures` : ''}`);
 }
 
 /** Runs a command, streaming its output, and resolves with {code, output}. */

@@ -1,7 +1,9 @@
 // Unit layer: every out/test/unit/**/*.test.js (compiled from test/unit/**/*.test.ts) under node's test runner.
 // No VS Code involved. Run `node esbuild.mjs --tests` first (test/run-all.mjs does).
+import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, findFiles, runStreaming, writeSummary } from '../support/layers.mjs';
+import { RESULTS_DIR, ROOT, findFiles, runStreaming, writeSummary } from '../support/layers.mjs';
+import { countTap, tapReporterArgs } from '../support/nodeTestCounts.mjs';
 
 const files = findFiles(path.join(ROOT, 'out', 'test', 'unit'), '.test.js');
 if (files.length === 0) {
@@ -9,12 +11,14 @@ if (files.length === 0) {
   writeSummary('unit', 0, 1, { error: 'no tests found' });
   process.exit(1);
 }
-const { code, output } = await runStreaming(process.execPath,
-  ['--enable-source-maps', '--test', '--test-reporter=spec', ...files.map((f) => path.relative(ROOT, f))]);
-// The spec reporter ends with "ℹ pass N" / "ℹ fail N" (plus cancelled, which count as failures here).
-const count = (label) => Number(output.match(new RegExp(`^\\S+ ${label} (\\d+)$`, 'm'))?.[1] ?? 0);
-const passed = count('pass');
-let failed = count('fail') + count('cancelled');
+const tapFile = path.join(RESULTS_DIR, `unit-${process.pid}.tap`);
+fs.mkdirSync(RESULTS_DIR, { recursive: true });
+const { code } = await runStreaming(process.execPath,
+  ['--enable-source-maps', '--test', ...tapReporterArgs(tapFile), ...files.map((f) => path.relative(ROOT, f))]);
+const counts = countTap(tapFile);
+fs.rmSync(tapFile, { force: true });
+let { passed, failed } = counts;
 if (code !== 0 && failed === 0) failed = 1; // the runner itself failed
-writeSummary('unit', passed, failed);
+if (!counts.found || passed + failed + counts.skipped.length === 0) failed = Math.max(failed, 1); // nothing ran
+writeSummary('unit', passed, failed, { skipped: counts.skipped, knownFailures: counts.knownFailures });
 process.exit(failed ? 1 : 0);

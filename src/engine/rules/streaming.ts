@@ -23,8 +23,8 @@ export function dynamicThreshold(tau0: number, alpha: number, maskedInQuery: num
   return tau0 * (1 - alpha * (1 - rMask));
 }
 
-/** Early exit: a finished block that contains the end token ends the whole generation. */
-export function blockEndsGeneration(blockTokens: ArrayLike<number>, endId: number): boolean {
-  for (let i = 0; i < blockTokens.length; i++) if (blockTokens[i] === endId) return true;
+/** Early exit: a finished block that contains an end token ends the whole generation. */
+export function blockEndsGeneration(blockTokens: ArrayLike<number>, isEnd: (id: number) => boolean): boolean {
+  for (let i = 0; i < blockTokens.length; i++) if (isEnd(blockTokens[i])) return true;
   return false;
 }

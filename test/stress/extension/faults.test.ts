@@ -67,7 +67,6 @@ suite('stress: faults in the editor', function () {
     const again = await completionAt(t, doc, position);
     const recoveredMs = Date.now() - killedAt;
     assert.ok(t.engine.status.state === 'ready' || t.engine.status.state === 'busy', `engine state ${t.engine.status.state}`);
-    assert.ok(again === undefined || typeof again === 'string');
     assert.ok(t.engine.stats.last && !t.engine.stats.last.cancelled, 'the next request ran to the end');
     assert.equal(edits.changes.length, 0, 'no edit');
     edits.dispose();

@@ -1,9 +1,11 @@
 // Loaded by VS Code as extensionTestsPath (test/stress/extensionHost.mjs): runs the stress suites in the real
 // extension host. $DLLM_STRESS_SUITE picks them: 'editor' = every *.test.js here but untrusted.test.js; 'untrusted' =
-// untrusted.test.js (run in a separate window whose folder is not trusted). Results go to $DLLM_TEST_RESULTS.
+// untrusted.test.js (run in a separate window whose folder is not trusted). Results go to $DLLM_TEST_RESULTS, the
+// running test's title to $DLLM_TEST_RESULTS.running.
 import fs from 'node:fs';
 import path from 'node:path';
 import Mocha from 'mocha';
+import { mochaOutcome } from '../../support/knownFailure';
 
 export function run(): Promise<void> {
   const suite = process.env.DLLM_STRESS_SUITE ?? 'editor';
@@ -11,16 +13,23 @@ export function run(): Promise<void> {
     .filter((f) => (suite === 'untrusted') === (f === 'untrusted.test.js')).sort();
   const only = process.env.DLLM_STRESS_ONLY; // development: a substring of the file names to run
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 120_000 });
-  for (const f of files) if (!only || f.includes(only)) mocha.addFile(path.join(__dirname, f));
+  const picked = files.filter((f) => !only || f.includes(only));
+  for (const f of picked) mocha.addFile(path.join(__dirname, f));
+  const resultsFile = process.env.DLLM_TEST_RESULTS;
   return new Promise((resolve, reject) => {
-    const runner = mocha.run((failures) => {
-      const stats = runner.stats ?? { passes: 0, failures };
-      console.log(`stress ${suite} (extension host): ${stats.passes} passed, ${stats.failures} failed`);
-      if (process.env.DLLM_TEST_RESULTS) {
-        fs.writeFileSync(process.env.DLLM_TEST_RESULTS, JSON.stringify({ passed: stats.passes, failed: stats.failures }));
+    const runner = mocha.run(() => {
+      const r = outcome.result();
+      if (picked.length === 0) {
+        r.failed += 1;
+        r.problems.push(`no test file matches DLLM_STRESS_ONLY=${only}`);
       }
-      if (stats.failures > 0) reject(new Error(`${stats.failures} stress tests failed`));
+      console.log(`stress ${suite} (extension host): ${r.passed} passed, ${r.failed} failed, ${r.skipped.length} skipped${r.problems.length ? `; ${r.problems.join('; ')}` : ''}`);
+      if (resultsFile) fs.writeFileSync(resultsFile, JSON.stringify(r));
+      if (r.failed > 0) reject(new Error(`${r.failed} stress tests failed`));
       else resolve();
     });
+    // A name filter is a grep: fewer tests than the suite has is expected then, zero is not.
+    const outcome = mochaOutcome(runner, only);
+    if (resultsFile) runner.on('test', (test) => fs.writeFileSync(`${resultsFile}.running`, test.fullTitle()));
   });
 }

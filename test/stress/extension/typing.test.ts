@@ -12,6 +12,8 @@ import {
   lagMonitor, lagMs, scriptEngine, setSetting, sleep, waitFor,
 } from './helpers';
 
+/** Served completions a stale-ghost-text row needs before it can hold. */
+const MIN_STALE_SAMPLES = 3;
 const KEYSTROKES = 200;
 const INTERVAL_MS = 30;
 const SNIPPET = `def moving_average(values, window):
@@ -159,12 +161,22 @@ async function typingRunWith(t: Testing, label: string, pauses?: { after: string
     bound: '≤ 1', holds: monitor.maxLive <= 1,
     values: { maxLive: monitor.maxLive, maxHeld: monitor.maxHeld, decodes, cancelled, providerCalls: calls.length },
   });
-  assertFigure({
-    area: 'Typing load', check: `${label}: stale ghost text (served for another text / shown after a keystroke for another text)`,
-    figure: `${staleServed.length} of ${served.length} served / ${staleShown.length} of ${shown.length} shown`,
-    bound: '0', holds: staleServed.length === 0 && staleShown.length === 0,
-    values: { served: served.length, staleServed: staleServed.length, shown: shown.length, staleShown: staleShown.length },
-  });
+  // A row holds only on samples: with fewer than MIN_STALE_SAMPLES served completions it says it checked nothing.
+  const staleFigure = `${staleServed.length} of ${served.length} served / ${staleShown.length} of ${shown.length} shown`;
+  if (served.length >= MIN_STALE_SAMPLES) {
+    assertFigure({
+      area: 'Typing load', check: `${label}: stale ghost text (served for another text / shown after a keystroke for another text)`,
+      figure: staleFigure, bound: `0 (at least ${MIN_STALE_SAMPLES} served)`, holds: staleServed.length === 0 && staleShown.length === 0,
+      values: { served: served.length, staleServed: staleServed.length, shown: shown.length, staleShown: staleShown.length },
+    });
+  } else {
+    assert.equal(staleServed.length + staleShown.length, 0, `stale ghost text: ${staleFigure}`);
+    recordFigure({
+      area: 'Typing load', check: `${label}: stale ghost text (served for another text / shown after a keystroke for another text)`,
+      figure: `${staleFigure}: too few samples, not a check (no pause long enough for VS Code to ask)`, bound: 'report', holds: true,
+      values: { served: served.length, staleServed: staleServed.length, shown: shown.length, staleShown: staleShown.length },
+    });
+  }
   assertFigure({
     area: 'Typing load', check: `${label}: extension-host event-loop lag while typing (dLLM off: p99 ${baselineP99 === undefined ? 'n/a' : ms(baselineP99)}; idle just before: p99 ${ms(idleP99)})`,
     figure: `p99 ${ms(lagP99)}, max ${ms(lagMax)}`, bound: `p99 < ${MAX_P99_LAG_MS} ms`, holds: lagP99 < MAX_P99_LAG_MS,

@@ -110,7 +110,7 @@ describe('keepSurroundingsBalanced on real code: it never cuts a true answer', (
   const dirs = { humanEval: heDir, tsjs: path.join(REPO_ROOT, 'models', 'eval', 'tsjs-infill.jsonl') };
   for (const spec of TASK_SETS) {
     test(`${spec.name}: every reference middle is kept whole, with the suffix as given and as if cut off`,
-      { skip: fs.existsSync(heDir) ? false : `no ${heDir}` }, () => {
+      { skip: (() => { const data = spec.name === 'tsjs' ? dirs.tsjs : heDir; return fs.existsSync(data) ? false : `no ${data}`; })() }, () => {
         const tasks = spec.load(dirs);
         assert.ok(tasks.length >= 150);
         for (const suffixIsFileEnd of [undefined, false]) {

@@ -74,6 +74,29 @@ test('the token map is in canvas order, whatever order the tokens were committed
   assert.deepEqual(summarize(r, 'fill', 'py', 'a.py').tokenMap.map((c) => c.text).join(''), 'abc');
 });
 
+test('Fill All: the summary keeps each region\'s token map and steps; the sequential cost arrives later', () => {
+  const base = result('f', '', { nfe: 6 });
+  const hole = (text: string, steps: number) => ({
+    text, tokenIds: [], canvasLength: 8, steps, doneAtStep: steps, group: 0, stopReason: 'complete' as const,
+    trace: [...text].map((ch, index) => ({ index, text: ch, step: index + 1, rule: 'threshold' as const, confidence: 0.9 })),
+  });
+  const fill = { mode: 'joint' as const, holes: [hole('ab', 2), hole('xyz', 6)], groups: 1, nfe: 6, ms: 50, fullPasses: 1,
+    queryTokens: 100, commitsPerStep: [2, 2, 1, 1, 1, 1] };
+  const s = summarize({ ...base, fill }, 'fill', 'python', 'a.py');
+  assert.deepEqual(s.fillAll?.regions.map((r) => [r.text, r.steps, r.tokenMap.map((c) => c.text).join('')]), [['ab', 2, 'ab'], ['xyz', 6, 'xyz']]);
+  assert.equal(s.tokenMap.length, 5, 'the overall map holds every region\'s tokens');
+  const stats = new SessionStats();
+  stats.add(s);
+  let changes = 0;
+  stats.onDidChange(() => changes++);
+  stats.updateSequential('f', 11, 80);
+  assert.equal(stats.last?.fillAll?.sequentialSteps, 11);
+  assert.equal(stats.last?.fillAll?.sequentialMs, 80);
+  assert.equal(changes, 1);
+  stats.updateSequential('not-there', 3, 3);
+  assert.equal(changes, 1);
+});
+
 test('noteGate records the confidence and why an inline answer was held back, and tells the panel', () => {
   const stats = new SessionStats();
   stats.add(summarize(result('g', 'x = 1'), 'inline', 'python', 'a.py'));

@@ -258,8 +258,9 @@ test('dynamic threshold: τ0·(1 − α·(1 − r_mask)) with r_mask over the wh
 });
 
 test('early exit: a finished block containing the end token ends generation', () => {
-  assert.equal(blockEndsGeneration([5, 6, 0, 0], 0), true);
-  assert.equal(blockEndsGeneration([5, 6, 7], 0), false);
+  assert.equal(blockEndsGeneration([5, 6, 0, 0], (id) => id === 0), true);
+  assert.equal(blockEndsGeneration([5, 6, 9], (id) => id === 0 || id === 9), true);
+  assert.equal(blockEndsGeneration([5, 6, 7], (id) => id === 0), false);
 });
 
 test('hand-built logits keep their intended probabilities', () => {
