@@ -99,6 +99,12 @@ export async function startCodeServer({ state, workspace, port, smokeTestDriver 
     try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
     for (let i = 0; i < 50 && exited === null; i++) await new Promise((r) => setTimeout(r, 100));
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    // Its server processes may outlive the main one for a moment: stopped means the URL no longer answers.
+    for (let i = 0; i < 100; i++) {
+      try { await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) }); } catch { return; }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.error(`code-server at ${url} still answers 10 s after it was stopped (pid ${child.pid})`);
   }
   return { url, port, logFile, pid: child.pid, stop };
 }

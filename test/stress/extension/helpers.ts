@@ -234,7 +234,9 @@ export function scriptEngine(t: Testing, answer: (request: CompletionRequest) =>
     const n = request.maxNewTokens ?? 48;
     return {
       requestId: request.id, completion: wasCancelled ? '' : text, cancelled: wasCancelled, stopReason: wasCancelled ? 'cancelled' : 'complete',
-      tokenIds: [], trace: [], commitsPerStep: Array.from({ length: step }, () => 1),
+      // One confident "token" for the whole answer, so the confidence gate (dllm.minConfidence) lets it through.
+      tokenIds: [], trace: wasCancelled || !text ? [] : [{ index: 0, text, step: Math.max(1, step), rule: 'threshold', confidence: 0.95 }],
+      commitsPerStep: Array.from({ length: step }, () => 1),
       metrics: {
         nfe: step, tokens: step, tokensPerStep: 1, ms: options.delayMs ?? 200, timeToFirstCommitMs: 1, lladaNfe: n,
         stepsSavedVsLladaPct: 100 * (1 - step / n), policy: request.policy ?? 'r2', cache: 'none', executionProvider: 'scripted',
