@@ -72,6 +72,10 @@ export function freePort() {
  */
 export async function startCodeServer({ state, workspace, port, smokeTestDriver = false, env = {}, timeoutMs = 60_000, workspaceTrust = false }) {
   port ??= await freePort();
+  // Another server on the port would answer our health check and pass for this one.
+  if (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(() => true, () => false)) {
+    throw new Error(`port ${port} is already in use on 127.0.0.1 (another code-server or \`npm start\`?); stop it or set PORT`);
+  }
   const logFile = path.join(state.root, 'code-server.log');
   const out = fs.openSync(logFile, 'a');
   const args = ['--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
@@ -94,17 +98,18 @@ export async function startCodeServer({ state, workspace, port, smokeTestDriver 
     await new Promise((r) => setTimeout(r, 300));
   }
 
+  /** Stops code-server's whole process group; resolves true once its URL no longer answers. */
   async function stop() {
-    if (exited !== null) return;
-    try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
     for (let i = 0; i < 50 && exited === null; i++) await new Promise((r) => setTimeout(r, 100));
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
     // Its server processes may outlive the main one for a moment: stopped means the URL no longer answers.
     for (let i = 0; i < 100; i++) {
-      try { await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) }); } catch { return; }
+      try { await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(500) }); } catch { return true; }
       await new Promise((r) => setTimeout(r, 100));
     }
     console.error(`code-server at ${url} still answers 10 s after it was stopped (pid ${child.pid})`);
+    return false;
   }
   return { url, port, logFile, pid: child.pid, stop };
 }

@@ -53,10 +53,15 @@ if (code) {
   installVsix(state, vsix);
   const server = await startCodeServer({ state, workspace, port: Number(process.env.PORT || 8080) });
   console.log(`\ncode-server with the dLLM extension is running.\n  Open: ${server.url}/?folder=${encodeURIComponent(workspace)}\n  Press Ctrl+C to stop.`);
-  const stop = async () => {
-    await server.stop();
+  let stopping = false;
+  const stop = async (signal) => {
+    if (stopping) return; // npm passes Ctrl+C on too: one stop is enough
+    stopping = true;
+    console.log(`\n${signal}: stopping code-server (pid ${server.pid})…`);
+    const stopped = await server.stop();
     fs.rmSync(state.root, { recursive: true, force: true });
-    process.exit(0);
+    console.log(stopped ? 'code-server stopped.' : `code-server at ${server.url} did not stop; kill it with: kill -- -${server.pid}`);
+    process.exit(stopped ? 0 : 1);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -16,7 +16,7 @@ import {
   type ReplayRecord, type ReplayTask, type SourceFile, gateCurveSvg, languageOfPath, replayMarkdown, replayRecord, replayReport,
   sampleReplayTasks,
 } from './bench/replay';
-import { type PipelineSettings, runCompletion } from './completion/pipeline';
+import { type PipelineSettings, endOptions, runCompletion } from './completion/pipeline';
 import { DEFAULT_SETTINGS } from './config';
 import { fillBenchMarkdown, runFillBench } from './bench/fillAllBench';
 import { TASK_SETS } from './bench/taskSets';
@@ -26,7 +26,7 @@ import { Engine } from './engine/engine';
 import { EngineError, toEngineError } from './engine/errors';
 import { isPolicyName } from './engine/policies';
 import {
-  CACHE_MODES, type CacheMode, EXECUTION_PROVIDERS, type ExecutionProviderName, FILL_MODES, type FillMode, POLICY_NAMES, type PolicyName,
+  CACHE_MODES, type CacheMode, END_RULES, type EndRule, EXECUTION_PROVIDERS, type ExecutionProviderName, FILL_MODES, type FillMode, POLICY_NAMES, type PolicyName,
 } from './engine/protocol';
 import { isExecutionProvider } from './engine/session';
 
@@ -63,14 +63,17 @@ const USAGE = `dLLM code engine CLI
       would insert (the editor's post-filters applied) instead of the engine's answer.
 
   node dist/cli.js complete --tasks IN.jsonl --out OUT.jsonl [--policy P] [--model DIR] [--min-confidence X] [--ep NAME]
+                           [--end-rule ${END_RULES.join('|')}]
       The editor's inline pipeline (context window, single/multi-line choice, decode, post-filters, confidence
       gate) on each task, as an automatic suggestion (the gate applies; default dllm.minConfidence ${DEFAULT_SETTINGS.minConfidence}).
       Input lines: {"task_id", "prefix", "suffix", "language", "prefix_is_file_start"?, "suffix_is_file_end"?}.
       Output lines: {"task_id", "shown", "text", "confidence", "nfe", "ms"}; text is the best answer, shown or not.
+      --end-rule: behind-answer (default, as the editor) commits an end token only behind a decided answer and never
+      first; reference decodes ends as the published samplers do (it can answer nothing).
 
   node dist/cli.js bench --replay [--tasks models/eval/replay-tasks.jsonl] [--policies ${POLICY_NAMES.join(',')}]
                          [--min-confidence X] [--limit N] [--json REPORT.json] [--out BENCHMARKS.md] [--svg media/gate-curve.svg]
-                         [--rescore REPORT.json]
+                         [--rescore REPORT.json] [--end-rule ${END_RULES.join('|')}]
       Replays typing through held-out files with \`complete\`'s pipeline; writes the tables into BENCHMARKS.md
       between the replay markers. --rescore scores a saved report's answers at another --min-confidence (no decoding).
   node dist/cli.js replay-tasks --from DIR[,DIR...] --out FILE [--per-language N] [--seed S]
@@ -122,6 +125,8 @@ export interface InfillOptions {
   cache?: CacheMode;
   singleLine?: boolean;
   stopWhenAnswerFinal?: boolean;
+  /** Default reference: the engine's answer as the published samplers give it. */
+  endRule?: EndRule;
   /** Also write each decode's trajectory (token ids per step) as JSONL here: training data for the SFT. */
   traceFile?: string;
 }
@@ -163,7 +168,8 @@ export async function runInfill(o: InfillOptions): Promise<InfillSummary> {
           id: String(taskId), prefix: task.prefix as string, suffix: task.suffix as string,
           languageId: typeof task.language === 'string' ? task.language : undefined,
           policy: o.policy, maxNewTokens: o.maxNewTokens, singleLine: o.singleLine, emitSteps: false,
-          options: { ...(o.cache ? { cache: o.cache } : {}), ...(o.stopWhenAnswerFinal ? { stopWhenAnswerFinal: true } : {}) },
+          options: { ...(o.cache ? { cache: o.cache } : {}), ...(o.stopWhenAnswerFinal ? { stopWhenAnswerFinal: true } : {}),
+            ...(o.endRule ? endOptions(o.endRule) : {}) },
         }, traceOut ? {
           onTrace: (t) => traceOut.write(`${JSON.stringify({
             task_id: taskId, policy: o.policy, prefix_ids: t.prefixIds, suffix_ids: t.suffixIds, canvas_len: t.canvasLength,
@@ -193,6 +199,13 @@ export interface CompleteOptions {
   modelDir: string;
   executionProvider: ExecutionProviderName;
   minConfidence: number;
+  /** How the answer's end is decided (default behind-answer, as in the editor). */
+  endRule?: EndRule;
+}
+
+function endRuleOption(v: string | undefined): EndRule | undefined {
+  if (v !== undefined && !(END_RULES as readonly string[]).includes(v)) throw new EngineError('BAD_INPUT', `--end-rule must be one of ${END_RULES.join(', ')}, got "${v}".`);
+  return v as EndRule | undefined;
 }
 
 function pipelineSettings(policy: PolicyName, minConfidence: number): PipelineSettings {
@@ -241,7 +254,7 @@ export async function runComplete(o: CompleteOptions): Promise<InfillSummary> {
       try {
         const task = parseTask(line, lineNo);
         taskId = task.task_id ?? taskId;
-        const r = await runCompletion(pipelineEngine(engine), cursorOf(task), settings, { id: String(taskId) });
+        const r = await runCompletion(pipelineEngine(engine), cursorOf(task), settings, { id: String(taskId), endRule: o.endRule });
         write({ task_id: taskId, shown: r.shown, text: r.text, confidence: r.confidence, nfe: r.nfe, ms: r.ms });
         summary.nfe += r.nfe;
         summary.ms += r.ms;
@@ -267,7 +280,7 @@ const REPLAY_END = '<!-- replay:end -->';
 /** `bench --replay`: every policy through the pipeline on the replay positions. */
 async function runReplayBench(o: {
   tasksFile: string; policies: PolicyName[]; modelDir: string; executionProvider: ExecutionProviderName; gate: number;
-  limit?: number; command: string;
+  limit?: number; command: string; endRule?: EndRule;
 }): Promise<ReturnType<typeof replayReport>> {
   const tasks: ReplayTask[] = fs.readFileSync(o.tasksFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
   const chosen = o.limit ? (['typescript', 'javascript', 'python'] as const).flatMap((lang) => tasks.filter((t) => t.language === lang).slice(0, o.limit)) : tasks;
@@ -280,7 +293,7 @@ async function runReplayBench(o: {
       const t0 = Date.now();
       for (const task of chosen) {
         const cursor = cursorOf(task as unknown as Record<string, unknown>);
-        const r = await runCompletion(pipelineEngine(engine), cursor, settings, { id: task.task_id });
+        const r = await runCompletion(pipelineEngine(engine), cursor, settings, { id: task.task_id, endRule: o.endRule });
         records.push(replayRecord(task, policy, r));
       }
       process.stderr.write(`replay: ${policy} done, ${chosen.length} positions in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
@@ -380,7 +393,7 @@ export async function main(argv: string[]): Promise<number> {
       'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, 'as-inserted': { type: 'boolean' }, sets: { type: 'string' },
       limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' }, mode: { type: 'string' },
       'min-confidence': { type: 'string' }, replay: { type: 'boolean' }, svg: { type: 'string' }, from: { type: 'string' },
-      'per-language': { type: 'string' }, seed: { type: 'string' }, rescore: { type: 'string' },
+      'per-language': { type: 'string' }, seed: { type: 'string' }, rescore: { type: 'string' }, 'end-rule': { type: 'string' },
     },
   });
   const modelDir = path.resolve(values.model ?? defaultModelDir());
@@ -399,6 +412,7 @@ export async function main(argv: string[]): Promise<number> {
       tasksFile: values.tasks, outFile: values.out, policy, modelDir, executionProvider: ep,
       maxNewTokens: positiveInt('max-new-tokens', values['max-new-tokens']) ?? DEFAULT_MAX_NEW_TOKENS,
       cache: cache as CacheMode | undefined, singleLine: values['single-line'], stopWhenAnswerFinal: values['stop-when-final'], traceFile: values.trace,
+      endRule: endRuleOption(values['end-rule']),
     });
     process.stderr.write(`infill: ${summary.tasks} tasks, ${summary.errors} errors, mean NFE ` +
       `${(summary.nfe / Math.max(1, summary.tasks - summary.errors)).toFixed(1)}, ${summary.ms.toFixed(0)} ms decoding\n`);
@@ -411,6 +425,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!(x >= 0 && x <= 1)) throw new EngineError('BAD_INPUT', `--min-confidence must be a number from 0 to 1, got "${v}".`);
     return x;
   })();
+  const endRule = endRuleOption(values['end-rule']);
   const policyOf = (value: string): PolicyName => {
     if (!isPolicyName(value)) throw new EngineError('UNKNOWN_POLICY', `Unknown policy "${value}". Known: ${POLICY_NAMES.join(', ')}.`);
     return value;
@@ -419,7 +434,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!values.tasks || !values.out) throw new EngineError('BAD_INPUT', 'complete needs --tasks IN.jsonl and --out OUT.jsonl.');
     const summary = await runComplete({
       tasksFile: values.tasks, outFile: values.out, policy: policyOf(values.policy ?? DEFAULT_SETTINGS.policy), modelDir,
-      executionProvider: ep, minConfidence,
+      executionProvider: ep, minConfidence, endRule,
     });
     process.stderr.write(`complete: ${summary.tasks} tasks, ${summary.errors} errors, ${summary.ms.toFixed(0)} ms\n`);
     return summary.errors ? 1 : 0;
@@ -440,7 +455,7 @@ export async function main(argv: string[]): Promise<number> {
       : await runReplayBench({
       tasksFile, policies: (values.policies ? values.policies.split(',') : [...POLICY_NAMES]).map((p) => policyOf(p.trim())),
       modelDir, executionProvider: ep, gate: minConfidence, limit: positiveInt('limit', values.limit),
-      command: ['node dist/cli.js', ...argv].join(' '),
+      command: ['node dist/cli.js', ...argv].join(' '), endRule,
     });
     const markdown = replayMarkdown(report);
     process.stdout.write(markdown + '\n');

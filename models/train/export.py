@@ -135,7 +135,9 @@ def write_parity_fixture(model, tokenizer_json, path):
     json.dump({'cases': cases}, open(path, 'w'))
 
 
-def write_config(model, out_dir, name):
+def write_config(model, out_dir, name, state):
+    """Format 1 for masked diffusion; format 2 with block-causal attention for block diffusion (train.py OBJECTIVE=bd),
+    whose blocks are fixed by training."""
     cfg = model.config
     config = {
         'name': name, 'format_version': 1, 'vocab_size': cfg['vocab'], 'mask_token_id': MASK_ID,
@@ -143,6 +145,10 @@ def write_config(model, out_dir, name):
         'top_k': TOP_K, 'n_layers': cfg['layers'], 'n_heads': cfg['heads'], 'head_dim': cfg['dim'] // cfg['heads'],
         'kv_cache': True, 'languages': ['javascript', 'typescript', 'python'],
     }
+    if state.get('objective') == 'bd':
+        config.update({'format_version': 2, 'attention': 'block-causal', 'block_size': state['block'],
+                       'end_token_ids': [PAD_ID], 'precision': 'int8', 'kv_dtype': 'float32', 'family': 'dllm-code',
+                       'n_params': sum(p.numel() for p in model.parameters()), 'objective': f"block diffusion, blocks of {state['block']}"})
     json.dump(config, open(os.path.join(out_dir, 'config.json'), 'w'), indent=2)
 
 
@@ -181,7 +187,7 @@ def main():
     shutil.copy(args.tokenizer, os.path.join(args.out_dir, 'tokenizer.json'))
     parity = os.path.join(os.path.dirname(fp32_path), 'parity.json')
     write_parity_fixture(model, args.tokenizer, parity)
-    write_config(model, args.out_dir, args.name)
+    write_config(model, args.out_dir, args.name, state)
     print(json.dumps({'exported': final, 'bytes': os.path.getsize(final), 'fp32_reference': fp32_path, 'parity_fixture': parity,
                       'trained_tokens': state.get('tokens'), 'steps': state.get('step')}))
 

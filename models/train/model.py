@@ -1,5 +1,5 @@
-"""Bidirectional transformer for masked diffusion (MDLM / LLaDA objective), with an inference path that the
-ONNX export uses: explicit position ids, a post-RoPE key/value cache, and in-graph top-k statistics for the
+"""Transformer for masked diffusion (MDLM / LLaDA objective, bidirectional) and block diffusion (BD3-LM, block-causal
+through an additive attention bias in training), with an inference path that the ONNX export uses: explicit position ids, a post-RoPE key/value cache, and in-graph top-k statistics for the
 requested positions only.
 """
 import math
@@ -31,14 +31,15 @@ class Block(nn.Module):
         self.fc1 = nn.Linear(dim, 4 * dim, bias=False)
         self.fc2 = nn.Linear(4 * dim, dim, bias=False)
 
-    def forward(self, x, cos, sin, past_k=None, past_v=None):
+    def forward(self, x, cos, sin, past_k=None, past_v=None, attn_bias=None):
         B, T, D = x.shape
         H, hd = self.heads, D // self.heads
         q, k, v = self.qkv(self.ln1(x)).view(B, T, 3, H, hd).permute(2, 0, 3, 1, 4)
         q, k, v = apply_rope(q, cos, sin), apply_rope(k, cos, sin), v.contiguous()
         keys = k if past_k is None else torch.cat([past_k, k], dim=2)
         values = v if past_v is None else torch.cat([past_v, v], dim=2)
-        att = (torch.matmul(q, keys.transpose(-1, -2)) * (1.0 / math.sqrt(hd))).softmax(-1)
+        scores = torch.matmul(q, keys.transpose(-1, -2)) * (1.0 / math.sqrt(hd))
+        att = (scores if attn_bias is None else scores + attn_bias).softmax(-1)
         y = torch.matmul(att, values).transpose(1, 2).reshape(B, T, D)
         x = x + self.proj(y)
         x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
@@ -62,8 +63,8 @@ class DiffusionLM(nn.Module):
             for m in (b.proj, b.fc2):
                 nn.init.normal_(m.weight, std=0.02 / math.sqrt(2 * layers))
 
-    def hidden(self, ids, position_ids=None, past_k=None, past_v=None):
-        """Returns final hidden states [B, T, D] and this pass's per-layer keys/values."""
+    def hidden(self, ids, position_ids=None, past_k=None, past_v=None, attn_bias=None):
+        """Returns final hidden states [B, T, D] and this pass's per-layer keys/values. attn_bias: [T, T] additive."""
         if position_ids is None:
             position_ids = torch.arange(ids.shape[1]).unsqueeze(0).expand(ids.shape[0], -1)
         cos = self.cos[position_ids].unsqueeze(1)
@@ -71,7 +72,8 @@ class DiffusionLM(nn.Module):
         x = self.emb(ids)
         keys, values = [], []
         for i, b in enumerate(self.blocks):
-            x, k, v = b(x, cos, sin, None if past_k is None else past_k[i], None if past_v is None else past_v[i])
+            x, k, v = b(x, cos, sin, None if past_k is None else past_k[i], None if past_v is None else past_v[i],
+                        attn_bias)
             keys.append(k)
             values.append(v)
         return self.ln_f(x), keys, values

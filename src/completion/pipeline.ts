@@ -3,7 +3,7 @@
 // The inline provider uses the steps one by one (it streams, caches and cancels around the decode);
 // `runCompletion` chains them for `node dist/cli.js complete` and the replay benchmark.
 import type { Settings } from '../config';
-import type { CompletionRequest, CompletionResult, StepEvent } from '../engine/protocol';
+import type { CompletionRequest, CompletionResult, DecodeOptions, EndRule, StepEvent } from '../engine/protocol';
 import { chooseCompletionShape } from './completionShape';
 import { type ContextBudget, type FittedContext, MODEL_WINDOW_TOKENS, fitContext, readWindowChars } from './contextWindow';
 import { type CompletionShape, type FilterContext, applyPostFilters } from './postFilters';
@@ -74,10 +74,19 @@ export function prepareCompletion(cursor: CursorText, settings: Pick<PipelineSet
 /** True when the context gives the model nothing to go on (the engine would refuse it). */
 export const isBlankContext = (p: PreparedCompletion): boolean => !/\S/.test(p.fitted.prefix) && !/\S/.test(p.fitted.suffix);
 
+/**
+ * How a suggestion's end is decided. An end token commits only behind a decided answer, and never first: an inline
+ * request wants the model's best non-empty answer (the confidence gate decides whether it is shown). `reference`
+ * is the published samplers' behaviour, kept for comparison (bench --replay --end-rule reference).
+ */
+export function endOptions(endRule: EndRule = 'behind-answer'): Pick<DecodeOptions, 'endRule' | 'minAnswerTokens'> {
+  return endRule === 'behind-answer' ? { endRule, minAnswerTokens: 1 } : { endRule, minAnswerTokens: 0 };
+}
+
 /** The engine request for a prepared completion, with the decoding settings. */
 export function completionRequest(
   id: string, prepared: PreparedCompletion, settings: PipelineSettings,
-  extra: { editorKey?: string; emitSteps?: boolean } = {},
+  extra: { editorKey?: string; emitSteps?: boolean; endRule?: EndRule } = {},
 ): CompletionRequest {
   return {
     id,
@@ -89,7 +98,7 @@ export function completionRequest(
     singleLine: prepared.shape === 'singleLine',
     policy: settings.policy,
     thresholds: { tau: settings.threshold, clusterTau: settings.clusterThreshold, temporalK: settings.temporalSteps, temporalTau: settings.temporalThreshold },
-    options: { stopWhenAnswerFinal: true },
+    options: { stopWhenAnswerFinal: true, ...endOptions(extra.endRule) },
     emitSteps: extra.emitSteps ?? true,
     ...(extra.editorKey ? { editorKey: extra.editorKey } : {}),
   };
@@ -156,12 +165,12 @@ export function finishCompletion(
 /** One completion request end to end. `explicit`: asked for by the user (no gate). */
 export async function runCompletion(
   engine: CompletionEngine, cursor: CursorText, settings: PipelineSettings,
-  o: { id: string; explicit?: boolean; onStep?: (e: StepEvent) => void },
+  o: { id: string; explicit?: boolean; onStep?: (e: StepEvent) => void; endRule?: EndRule },
 ): Promise<CompletionOutcome & { result?: CompletionResult; prepared: PreparedCompletion }> {
   const t0 = performance.now();
   const prepared = prepareCompletion(cursor, settings);
   if (isBlankContext(prepared)) return { shown: false, text: '', confidence: 0, nfe: 0, ms: 0, prepared };
-  const result = await engine.complete(completionRequest(o.id, prepared, settings, { emitSteps: o.onStep !== undefined }), o.onStep);
+  const result = await engine.complete(completionRequest(o.id, prepared, settings, { emitSteps: o.onStep !== undefined, endRule: o.endRule }), o.onStep);
   const ms = performance.now() - t0 - result.metrics.loadMs;
   return { ...finishCompletion(result, prepared, settings, o.explicit ?? false, ms), result, prepared };
 }

@@ -12,6 +12,7 @@ import type { Settings } from '../config';
 import { type ErrorNotifier, type Logger, errorMessage, isCancellation } from './logger';
 import { type RequestKind, type SessionStats, summarize } from '../completion/sessionStats';
 import type { Activity } from '../completion/statusView';
+import { endOptions } from '../completion/pipeline';
 
 export const BUNDLED_MODEL_DIR = path.join('models', 'dllm-code-small');
 /** Models from this size on show a cancellable progress notification while they load. */
@@ -112,7 +113,7 @@ export class EngineSession implements vscode.Disposable {
       maxNewTokens: input.maxNewTokens ?? s.maxNewTokens,
       policy: s.policy,
       thresholds: { tau: s.threshold, clusterTau: s.clusterThreshold, temporalK: s.temporalSteps, temporalTau: s.temporalThreshold },
-      options: { stopWhenAnswerFinal: true },
+      options: { stopWhenAnswerFinal: true, ...endOptions() },
       emitSteps: true,
     };
   }

@@ -6,6 +6,7 @@ import { isEndToken } from './modelConfig';
 import { type PolicySpec, policyStep } from './policies';
 import type { CacheMode, CommitRule, DecodeOptions, DecodeThresholds, StopReason } from './protocol';
 import { lladaSchedule, lladaStepsPerBlock } from './rules/lowConfidence';
+import type { EndGuard } from './rules/endGuard';
 import { blockEndsGeneration, keptSuffixPositions } from './rules/streaming';
 import { TemporalState } from './rules/temporal';
 import type { Commit } from './rules/types';
@@ -104,6 +105,11 @@ export const endTest = (model: DecodeModel) => {
   return (id: number) => isEndToken(ends, id);
 };
 
+/** The end guard a block's steps run under, when options.endRule asks for one. */
+export function endGuardFor(options: Pick<DecodeOptions, 'endRule' | 'minAnswerTokens'>, isEnd: (id: number) => boolean, offset: number): EndGuard | undefined {
+  return options.endRule === 'behind-answer' ? { isEnd, minAnswerTokens: options.minAnswerTokens, offset } : undefined;
+}
+
 /**
  * Reference Dream / Fast-dLLM behaviour for logit-shifted models (reference-parity item 12): the first pass of a block
  * commits only the block's first masked position, unconditionally; the threshold starts on the next pass. LLaDA's
@@ -180,6 +186,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
         queryMasked: masked + kept.length,
         queryLength: block.length + kept.length,
         temporal, offset: s - canvasStart,
+        endGuard: endGuardFor(options, isEnd, s - canvasStart),
       }).map((c) => ({ ...c, index: c.index + s - canvasStart, step: nfe }));
       if (stepCommits.length === 0) throw new Error(`decoder made no progress at step ${nfe} (policy ${spec.name})`);
       if (firstCommitStep === 0) firstCommitStep = nfe;
@@ -298,6 +305,7 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
         quota: Math.max(1, schedule[pass] ?? masked),
         queryMasked: masked, queryLength: block.length,
         temporal, offset: s - canvasStart,
+        endGuard: endGuardFor(options, isEnd, s - canvasStart),
       }).map((cm) => ({ ...cm, index: cm.index + s - canvasStart, step: nfe }));
       if (stepCommits.length === 0) throw new Error(`decoder made no progress at step ${nfe} (policy ${spec.name})`);
       if (firstCommitStep === 0) firstCommitStep = nfe;
@@ -310,7 +318,8 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
     }
     b++;
     const last = c === chunks.length - 1;
-    if (!last && spec.streaming && blockEndsGeneration(block, isEnd)) {
+    // Later blocks cannot change this one, so an end token here settles the answer under every policy.
+    if (!last && blockEndsGeneration(block, isEnd)) {
       sequence.fill(endId, e, canvasEnd);
       stopReason = 'early-exit';
       break;

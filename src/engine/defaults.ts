@@ -34,6 +34,8 @@ export function defaultDecodeOptions(policy: PolicyName): DecodeOptions {
     tokenClusterPick: 'confidence',
     temporalEval: 'last',
     stopWhenAnswerFinal: false,
+    endRule: 'reference',
+    minAnswerTokens: 0,
   };
 }
 

@@ -7,7 +7,7 @@
 // region enters a new block (the first step too); the passes in between feed only the active blocks (plus the token
 // before each block when the model reads logits shifted by one) and take everything else as past.
 import { canvasBlocks } from './canvas';
-import { type CanvasCommit, type DecodeModel, endTest, firstPassCommitsFirstOnly } from './decoder';
+import { type CanvasCommit, type DecodeModel, endGuardFor, endTest, firstPassCommitsFirstOnly } from './decoder';
 import { KvRows } from './kvcache';
 import { type PolicySpec, policyStep } from './policies';
 import type { CacheMode, DecodeOptions, DecodeThresholds, StopReason } from './protocol';
@@ -216,6 +216,7 @@ export async function decodeJoint(model: DecodeModel, params: JointDecodeParams)
         queryMasked: masked + kept.length,
         queryLength: block.length + kept.length,
         temporal: st.temporal, offset: s - st.region.start,
+        endGuard: endGuardFor(options, isEnd, s - st.region.start),
       });
       if (made.length === 0) throw new Error(`joint decoder made no progress in region ${st.index} at step ${nfe} (policy ${spec.name})`);
       st.pass++;

@@ -9,6 +9,7 @@ import { dynamicThreshold } from './rules/streaming';
 import { temporalRule, type TemporalState } from './rules/temporal';
 import { thresholdRule } from './rules/threshold';
 import { tokenClusterRule } from './rules/tokenCluster';
+import { type EndGuard, endAllowedAt, guardedFallback, orderForEndGuard } from './rules/endGuard';
 import type { Commit } from './rules/types';
 import type { PositionStats } from './stats';
 
@@ -58,6 +59,8 @@ export interface StepContext {
   /** Temporal streaks per canvas position, and the block's offset into them. */
   temporal: TemporalState;
   offset: number;
+  /** options.endRule 'behind-answer': end tokens commit only behind a decided answer (rules/endGuard.ts). */
+  endGuard?: EndGuard;
 }
 
 function baseCommits(spec: PolicySpec, th: DecodeThresholds, ctx: StepContext, candidates: number[]): Commit[] {
@@ -84,9 +87,11 @@ export function policyStep(spec: PolicySpec, th: DecodeThresholds, options: Deco
   const candidates: number[] = [];
   isCandidate.forEach((c, i) => c && candidates.push(i));
   const all: Commit[] = [];
+  const guard = ctx.endGuard;
   const apply = (commits: Commit[]) => {
-    for (const c of commits) {
+    for (const c of guard ? orderForEndGuard(commits, guard.isEnd) : commits) {
       if (tokens[c.index] !== maskId) continue;
+      if (guard?.isEnd(c.tokenId) && !endAllowedAt(tokens, maskId, c.index, guard)) continue;
       tokens[c.index] = c.tokenId;
       all.push(c);
     }
@@ -99,6 +104,17 @@ export function policyStep(spec: PolicySpec, th: DecodeThresholds, options: Deco
       { minRun: th.tokenClusterMinRun, tau: th.clusterTau, pick: options.tokenClusterPick }));
     apply(temporalRule(ctx.temporal, ctx.offset, tokens, maskId, candidates, stats,
       { steps: th.temporalK, tau: th.temporalTau, evaluate: options.temporalEval }));
+  }
+  if (guard && all.length === 0) {
+    // Every commit was a held-back end: commit the most confident allowed token instead, or (no content token in
+    // the top-k anywhere) the first masked position's end token, so that decoding still progresses.
+    const first = candidates.find((i) => tokens[i] === maskId);
+    const fallback = guardedFallback(tokens, maskId, stats, guard)
+      ?? (first === undefined ? undefined : { index: first, tokenId: stats[first].tokenId, rule: 'end-guard' as const, confidence: stats[first].p1 });
+    if (fallback) {
+      tokens[fallback.index] = fallback.tokenId;
+      all.push(fallback);
+    }
   }
   return all;
 }

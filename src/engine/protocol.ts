@@ -18,6 +18,8 @@ export type CommitRule =
   | 'temporal'
   | 'fallback-best'
   | 'early-exit'
+  /** End-token guard: the step's commits were all held back ends; its most confident allowed commit. */
+  | 'end-guard'
   /** Shifted models: the unconditional first commit of a block's first pass (reference Dream samplers). */
   | 'block-first';
 
@@ -63,7 +65,17 @@ export interface DecodeOptions {
    * samplers, so it is off by default and the benchmark reports it separately. Editors should turn it on.
    */
   stopWhenAnswerFinal: boolean;
+  /**
+   * reference: end tokens commit like any token (the samplers as published). behind-answer: an end token commits only
+   * where every canvas position before it is decided (rules/endGuard.ts), so the canvas tail cannot eat the answer.
+   */
+  endRule: EndRule;
+  /** behind-answer: canvas positions that must hold content before an end token (1 = no empty answers). */
+  minAnswerTokens: number;
 }
+
+export const END_RULES = ['reference', 'behind-answer'] as const;
+export type EndRule = (typeof END_RULES)[number];
 
 export interface CompletionRequest {
   /** Unique per request; used for cancel and for step events. */

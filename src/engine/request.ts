@@ -3,7 +3,7 @@ import { DEFAULT_MAX_NEW_TOKENS, DEFAULT_THRESHOLDS, defaultDecodeOptions } from
 import { EngineError } from './errors';
 import { isPolicyName, policySpec, type PolicySpec } from './policies';
 import {
-  CACHE_MODES, type CompletionRequest, type DecodeOptions, type DecodeThresholds, POLICY_NAMES, type PolicyName,
+  CACHE_MODES, type CompletionRequest, END_RULES, type DecodeOptions, type DecodeThresholds, POLICY_NAMES, type PolicyName,
 } from './protocol';
 
 export interface DecodeSettings {
@@ -41,6 +41,8 @@ function checkOptions(o: DecodeOptions): void {
   if (o.tokenClusterPick !== 'confidence' && o.tokenClusterPick !== 'mid') throw bad(`options.tokenClusterPick must be "confidence" or "mid", got ${JSON.stringify(o.tokenClusterPick)}.`);
   if (!['last', 'ave', 'max'].includes(o.temporalEval)) throw bad(`options.temporalEval must be last, ave or max, got ${JSON.stringify(o.temporalEval)}.`);
   if (typeof o.stopWhenAnswerFinal !== 'boolean') throw bad('options.stopWhenAnswerFinal must be a boolean.');
+  if (!(END_RULES as readonly string[]).includes(o.endRule)) throw bad(`options.endRule must be one of ${END_RULES.join(', ')}, got ${JSON.stringify(o.endRule)}.`);
+  if (!Number.isInteger(o.minAnswerTokens) || o.minAnswerTokens < 0) throw bad(`options.minAnswerTokens must be an integer ≥ 0, got ${JSON.stringify(o.minAnswerTokens)}.`);
 }
 
 /** Checks a request's shape and resolves its decode settings; `defaultBlockSize` comes from the model config. */

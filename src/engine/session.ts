@@ -120,6 +120,7 @@ function kvData(tensor: ort.Tensor): Float32Array | Uint16Array {
 
 export class ModelSession {
   private oomPasses = 0;
+  private readonly endIds: ReadonlySet<number>;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -129,7 +130,9 @@ export class ModelSession {
     private readonly forbidden: ReadonlySet<number>,
     /** K/V element type, as the graph declares past_keys (config.json's kv_dtype must agree). */
     readonly kvDtype: KvDtype,
-  ) {}
+  ) {
+    this.endIds = new Set(config.endIds);
+  }
 
   static async create(modelFile: string, config: ModelConfig, options: SessionOptions): Promise<ModelSession> {
     const choice = chooseProviders(options.executionProvider);
@@ -236,7 +239,7 @@ export class ModelSession {
     const ids = topIds.data as BigInt64Array;
     const probs = out.top_probs.data as Float32Array;
     const negEntropy = out.neg_entropy.data as Float32Array;
-    const stats = outputRows.map((_, j) => statsFromTopK(ids, probs, negEntropy, k, j, this.forbidden, this.config.padId));
+    const stats = outputRows.map((_, j) => statsFromTopK(ids, probs, negEntropy, k, j, this.forbidden, this.config.padId, this.endIds));
     const present = new KvRows(nLayers, nKvHeads, headDim, q, kvData(out.present_keys), kvData(out.present_values));
     return { stats, present };
   };

@@ -10,6 +10,8 @@ export interface PositionStats {
   p2: number;
   /** Σ p log p over the vocabulary (≤ 0; higher = more certain). */
   negEntropy: number;
+  /** When the top token ends the answer: the best token that does not (from the graph's top-k), for the end guard. */
+  content?: { tokenId: number; p1: number };
 }
 
 /**
@@ -57,6 +59,7 @@ export function statsFromTopK(
   j: number,
   forbidden?: ReadonlySet<number>,
   fallbackId = 0,
+  endIds?: ReadonlySet<number>,
 ): PositionStats {
   const o = j * k;
   let first = -1;
@@ -65,10 +68,19 @@ export function statsFromTopK(
     if (forbidden?.has(Number(topIds[o + r]))) continue;
     if (first < 0) first = r; else second = r;
   }
-  return {
+  const stats: PositionStats = {
     tokenId: first < 0 ? fallbackId : Number(topIds[o + first]),
     p1: first < 0 ? 0 : topProbs[o + first],
     p2: second < 0 ? 0 : topProbs[o + second],
     negEntropy: negEntropy[j],
   };
+  if (endIds?.has(stats.tokenId)) {
+    for (let r = 0; r < k; r++) {
+      const id = Number(topIds[o + r]);
+      if (forbidden?.has(id) || endIds.has(id)) continue;
+      stats.content = { tokenId: id, p1: topProbs[o + r] };
+      break;
+    }
+  }
+  return stats;
 }

@@ -25,7 +25,7 @@ class ImportOnnxTest(unittest.TestCase):
             os.makedirs(again)
             export.export_fp32(model, os.path.join(tmp, 'fp32.onnx'))
             export.quantize_int8(os.path.join(tmp, 'fp32.onnx'), os.path.join(shipped, 'model.onnx'))
-            export.write_config(model, shipped, 'tiny')
+            export.write_config(model, shipped, 'tiny', {})
             import_onnx.import_model(shipped, os.path.join(tmp, 'imported.pt'))
             imported, _ = export.load_model(os.path.join(tmp, 'imported.pt'))
             for name, p in model.state_dict().items():
