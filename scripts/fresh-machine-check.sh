@@ -34,6 +34,9 @@ fail() { verdicts+=("FAIL  $*"); say "FAIL: $*"; failed=1; }
 
 stop_start() {
   [ -n "$start_pgid" ] || return 0
+  if ! kill -0 -- "-$start_pgid" 2>/dev/null; then # signalling nothing would pass for a clean stop
+    say "no process group $start_pgid to interrupt"; start_pgid=; return 1
+  fi
   kill -INT -- "-$start_pgid" 2>/dev/null || true   # what Ctrl+C in a terminal does
   for _ in $(seq 1 30); do kill -0 -- "-$start_pgid" 2>/dev/null || break; sleep 1; done
   local left=0
@@ -52,9 +55,11 @@ trap 'exit 130' INT TERM
 
 node_dir=$(dirname "$(command -v node)")
 # A new login's environment: nothing from this shell's npm, caches, DLLM_* or pyenv/nvm settings.
+# It execs, so that `fresh_env ... &` leaves $! as the pid of the command itself (with setsid: its process group),
+# not of a subshell that waits for it. Call it only in a subshell or in the background.
 fresh_env() { # fresh_env HOME cmd...
   local home=$1; shift
-  env -i HOME="$home" USER="${USER:-$(id -un)}" LOGNAME="${USER:-$(id -un)}" SHELL=/bin/bash TERM="${TERM:-dumb}" \
+  exec env -i HOME="$home" USER="${USER:-$(id -un)}" LOGNAME="${USER:-$(id -un)}" SHELL=/bin/bash TERM="${TERM:-dumb}" \
     LANG="${LANG:-C.UTF-8}" PATH="$node_dir:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     ${http_proxy:+http_proxy=$http_proxy} ${https_proxy:+https_proxy=$https_proxy} ${no_proxy:+no_proxy=$no_proxy} \
     ${HTTP_PROXY:+HTTP_PROXY=$HTTP_PROXY} ${HTTPS_PROXY:+HTTPS_PROXY=$HTTPS_PROXY} ${NO_PROXY:+NO_PROXY=$NO_PROXY} \

@@ -1,11 +1,15 @@
 // Inline completions in the real extension host. One fixed, natural context (what a user types in the demo's
-// fibonacci.py) for the real bundled model; the editor mechanics (Tab, typing along, on/off) on a scripted engine, so
+// fibonacci.py) for the real bundled model, also held to `node dist/cli.js complete`; the editor mechanics (Tab, typing along, on/off) on a scripted engine, so
 // that they are checked whatever the model answers. No test searches for a context the model happens to answer.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { applyPostFilters } from '../../src/completion/postFilters';
 import type { DllmExtensionApi } from '../../src/extension';
-import { knownFailureMocha } from '../support/knownFailure';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../support/repoRoot';
 import { closeAllEditors, extensionApi, invokeContext, openAtCursor, waitFor } from './editorHelpers';
 import { ScriptedEngine } from './scriptedEngine';
 
@@ -23,6 +27,9 @@ async function finalCompletion(t: Testing, doc: vscode.TextDocument, position: v
 async function setGlobal(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration('dllm').update(key, value, vscode.ConfigurationTarget.Global);
 }
+
+/** The CLI as `npm run build` leaves it (or the test build's copy). */
+const cliPath = () => [path.join(REPO_ROOT, 'dist', 'cli.js'), path.join(REPO_ROOT, 'out', 'src', 'cli.js')].find((p) => fs.existsSync(p)) ?? 'dist/cli.js missing';
 
 /** The demo's fib.py after the user typed `if n` on the first body line. */
 const FIB_IF_N = { language: 'python', content: 'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n    if n<|>\n' };
@@ -64,12 +71,34 @@ suite('inline completions (real model, fixed context: fib.py after `if n`)', fun
     assert.equal(text, applyPostFilters(rerun.completion, { prefix: request.prefix, suffix: request.suffix, shape, final: true }));
   });
 
-  test('the model suggests something after `if n` (dLLM: Trigger Completion shows it even below the gate)',
-    knownFailureMocha('the bundled 6.8M model ends the answer at once here (issue 17/21)', async function () {
-      const { doc, position } = await openAtCursor(FIB_IF_N.content, FIB_IF_N.language);
-      const text = await finalCompletion(t, doc, position);
-      assert.ok(text && text.trim().length > 0, `ghost text after \`if n\`: ${JSON.stringify(text)}`);
-    }));
+  test('the model suggests something after `if n` (dLLM: Trigger Completion shows it even below the gate)', async () => {
+    const { doc, position } = await openAtCursor(FIB_IF_N.content, FIB_IF_N.language);
+    const text = await finalCompletion(t, doc, position);
+    assert.ok(text && text.trim().length > 0, `ghost text after \`if n\`: ${JSON.stringify(text)}`);
+  });
+
+  test('the provider serves what `node dist/cli.js complete` answers for the same cursor', async function () {
+    await setGlobal('minConfidence', 0);
+    await waitFor(() => t.settings().minConfidence === 0, 'the gate setting');
+    const { doc, position } = await openAtCursor(FIB_IF_N.content, FIB_IF_N.language);
+    const text = await finalCompletion(t, doc, position);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dllm-provider-vs-cli-'));
+    try {
+      const cursor = {
+        task_id: 'fib-if-n', language: FIB_IF_N.language,
+        prefix: doc.getText(new vscode.Range(new vscode.Position(0, 0), position)),
+        suffix: doc.getText(new vscode.Range(position, doc.lineAt(doc.lineCount - 1).range.end)),
+      };
+      fs.writeFileSync(path.join(dir, 'in.jsonl'), JSON.stringify(cursor) + '\n');
+      execFileSync(process.execPath, [cliPath(), 'complete', '--tasks', path.join(dir, 'in.jsonl'),
+        '--out', path.join(dir, 'out.jsonl'), '--min-confidence', '0', '--ep', 'cpu',
+        '--model', path.join(REPO_ROOT, 'models', 'dllm-code-small')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' } });
+      const row = JSON.parse(fs.readFileSync(path.join(dir, 'out.jsonl'), 'utf8'));
+      assert.equal(text ?? '', row.text, 'same cursor, same text');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 suite('inline completion mechanics (scripted engine)', function () {

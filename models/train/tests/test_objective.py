@@ -81,3 +81,78 @@ class ObjectiveTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class BlockDiffusionTest(unittest.TestCase):
+    def test_infill_rows_feed_suffix_then_prefix_then_middle_and_one_end(self):
+        rng = np.random.default_rng(3)
+        T, B, seen = 64, 4, 0
+        for seed in range(300):
+            w = window(T, seed)
+            tokens, positions, maskable = train.bd_row(w, flags(), B, rng)
+            self.assertEqual((len(tokens), len(positions), len(maskable)), (T, T, T))
+            if maskable.all():
+                np.testing.assert_array_equal(tokens, w)
+                np.testing.assert_array_equal(positions, np.arange(T))
+                continue
+            seen += 1
+            canvas = np.nonzero(maskable)[0]
+            self.assertEqual(canvas[-1], T - 1, 'the canvas is last in feed order')
+            self.assertTrue((np.diff(canvas) == 1).all())
+            start = canvas[0]
+            a = int(positions[start])  # the canvas starts right after the prefix
+            s = start - a
+            self.assertGreaterEqual(s, 1, 'a suffix is fed first')
+            np.testing.assert_array_equal(positions[s:start], np.arange(a))  # prefix at its own positions
+            np.testing.assert_array_equal(tokens[s:start], w[:a])
+            ends = np.nonzero(tokens[start:] == PAD_ID)[0]
+            first_end = int(ends[0])
+            self.assertTrue((tokens[start + first_end:] == PAD_ID).all(), 'only end tokens after the first')
+            self.assertLess(T - (start + first_end) - 1, B, 'end tokens fill only the end block')
+            self.assertEqual((start + first_end) // B, (T - 1) // B)
+            m = first_end
+            np.testing.assert_array_equal(tokens[start:start + m], w[a:a + m])
+            np.testing.assert_array_equal(tokens[:s], w[a + m:a + m + s])  # the suffix, in order
+            self.assertTrue((np.diff(positions[:s]) == 1).all())
+            self.assertGreaterEqual(positions[0], a + m + 1 + (T - start - m - 1), 'suffix sits after the whole canvas')
+        self.assertGreater(seen, 80)
+
+    def test_attention_bias_is_block_causal_over_noisy_and_clean_copies(self):
+        L, B = 8, 4
+        allow = torch.isfinite(train.bd_attention_bias(L, B))
+        noisy, clean = range(0, L), range(L, 2 * L)
+        for q in range(2 * L):
+            for k in range(2 * L):
+                qb, kb = (q % L) // B, (k % L) // B
+                if q in noisy:
+                    want = (k in noisy and kb == qb) or (k in clean and kb < qb)
+                else:
+                    want = k in clean and kb <= qb
+                self.assertEqual(bool(allow[q, k]), want, (q, k))
+
+    def test_one_block_as_long_as_the_window_gives_the_mdlm_bound(self):
+        torch.manual_seed(0)
+        model = DiffusionLM(64, 32, 2, 2, 1024)
+        val = np.concatenate([window(64, s) for s in range(40)]).astype(np.uint16)
+        mdlm = train.nll_bound(model, val, 'mdlm', seq_len=32, rows=32, passes=1)
+        bd = train.nll_bound(model, val, 'bd', block=32, seq_len=32, rows=32, passes=1)
+        self.assertAlmostEqual(mdlm, bd, delta=0.02 * mdlm)
+        bd4 = train.nll_bound(model, val, 'bd', block=4, seq_len=32, rows=32, passes=1)
+        self.assertTrue(np.isfinite(bd4) and bd4 > 0)
+
+    def test_bd_loss_trains(self):
+        torch.manual_seed(0)
+        rng = np.random.default_rng(0)
+        model = DiffusionLM(64, 32, 2, 2, 1024)
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        stream = np.concatenate([window(64, s % 5) for s in range(50)]).astype(np.uint16)
+        losses = []
+        for _ in range(40):
+            x0, pos, masked, maskable, t = train.bd_batch(stream, flags(), 32, 16, 4, rng)
+            self.assertFalse((masked & ~maskable).any())
+            loss, _ = train.bd_loss(model, x0, pos, masked, maskable, t, 4)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        self.assertLess(np.mean(losses[-5:]), np.mean(losses[:5]))
