@@ -8,6 +8,7 @@ import { DEFAULT_SETTINGS } from '../../src/config';
 import { chooseCompletionShape } from '../../src/completion/completionShape';
 import { MODEL_WINDOW_TOKENS, fitContext } from '../../src/completion/contextWindow';
 import { fillPrompt, fillReplacement, findFillTarget } from '../../src/completion/placeholder';
+import { endOptions } from '../../src/completion/pipeline';
 import { applyPostFilters } from '../../src/completion/postFilters';
 import { Engine } from '../../src/engine/engine';
 import type { CompletionRequest, PolicyName } from '../../src/engine/protocol';
@@ -48,7 +49,7 @@ function request(id: string, policy: PolicyName, prefix: string, suffix: string,
   return {
     id, prefix, suffix, maxNewTokens, policy, singleLine, prefixIsFileStart: true, emitSteps: true,
     thresholds: { tau: s.threshold, clusterTau: s.clusterThreshold, temporalK: s.temporalSteps, temporalTau: s.temporalThreshold },
-    options: { stopWhenAnswerFinal: true },
+    options: { stopWhenAnswerFinal: true, ...endOptions() }, // as the editor asks (inline and Fill Block)
   };
 }
 

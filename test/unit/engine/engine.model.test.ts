@@ -122,7 +122,7 @@ test('model: prefix and dual caches give (nearly) the same tokens as no cache', 
     }
     const agreement = same / total;
     console.log(`  cache agreement (${policy}): ${(100 * agreement).toFixed(1)}% of committed positions`);
-    assert.ok(agreement >= 0.75, `${policy}: cached decoding drifted too far (${agreement})`);
+    assert.ok(agreement >= 0.95, `${policy}: cached decoding drifted too far (${agreement})`);
   }
 });
 
@@ -135,8 +135,17 @@ test('model: a cancel takes effect before the next forward pass', { skip }, asyn
 });
 
 test('model: single-line mode stops at the end of the line', { skip }, async () => {
-  const r = await engine.complete(request({ policy: 'r2', singleLine: true, maxNewTokens: 32 }));
-  assert.ok(!/\n/.test(r.completion));
+  // The end guard (as the editor asks) keeps the answer from being empty, so the check has a line to look at.
+  const r = await engine.complete(request({ policy: 'r2', singleLine: true, maxNewTokens: 32, options: { endRule: 'behind-answer', minAnswerTokens: 1 } }));
+  assert.ok(r.completion.length > 0, 'an answer to check');
+  assert.ok(!/\n/.test(r.completion), JSON.stringify(r.completion));
+});
+
+test('model: with the end guard no policy answers nothing after `return ` in clamp()', { skip }, async () => {
+  for (const policy of POLICY_NAMES) {
+    const r = await engine.complete(request({ policy, maxNewTokens: 32, options: { endRule: 'behind-answer', minAnswerTokens: 1, stopWhenAnswerFinal: true } }));
+    assert.ok(r.completion.length > 0, `${policy}: empty answer`);
+  }
 });
 
 test('model: an answer between two line starts is whole lines (ends with a line break)', { skip }, async () => {
@@ -148,9 +157,11 @@ test('model: an answer between two line starts is whole lines (ends with a line 
       suffix: '  return total / values.length;\n}\n' },
   ];
   const answers = [];
-  for (const cut of cuts) answers.push((await engine.complete(request({ ...cut, policy: 'r2', maxNewTokens: 32 }))).completion);
-  assert.ok(answers.some((a) => a.trim() !== ''), 'the model writes something for at least one cut');
-  for (const a of answers) assert.ok(a === '' || a.endsWith('\n'), JSON.stringify(a));
+  for (const cut of cuts) {
+    const options = { endRule: 'behind-answer' as const, minAnswerTokens: 1 }; // as the editor asks: never empty
+    answers.push((await engine.complete(request({ ...cut, policy: 'r2', maxNewTokens: 32, options }))).completion);
+  }
+  for (const a of answers) assert.ok(a.trim() !== '' && a.endsWith('\n'), JSON.stringify(a));
 });
 
 test('model: text longer than the window is truncated around the cursor, keeping a share for the suffix', { skip }, async () => {
