@@ -6,7 +6,8 @@ import { createLogger } from './editor/logger';
 
 /** What activate() returns: vscode.extensions.getExtension('dllm-code.dllm-code').exports. */
 export interface DllmExtensionApi {
-  activation: { startedAt: number; finishedAt: number; durationMs: number };
+  /** engineStarted: whether activation started the engine worker (it must not: the model loads on first use). */
+  activation: { startedAt: number; finishedAt: number; durationMs: number; engineStarted: boolean };
   /** Internal: handles for the extension-host tests. Not a stable API. */
   testing: DllmTestingApi;
 }
@@ -19,7 +20,7 @@ export function activate(context: vscode.ExtensionContext): DllmExtensionApi {
   const finishedAt = performance.now();
   const durationMs = finishedAt - startedAt;
   log.info(`activated in ${durationMs.toFixed(1)} ms`);
-  return { activation: { startedAt, finishedAt, durationMs }, testing };
+  return { activation: { startedAt, finishedAt, durationMs, engineStarted: testing.engine.started }, testing };
 }
 
 export function deactivate(): void {}

@@ -61,14 +61,17 @@ suite('progressive ghost text and in-place fill (scripted engine)', function () 
   });
 
   test('typing along the ghost text keeps the decode; the rest keeps coming', async () => {
-    const engine = new ScriptedEngine(['const', ' total', ' =', ' 0;']);
+    const engine = new ScriptedEngine(['const', ' total', ' =', ' 0;'], { holdLastPiece: true });
     t.engine.useClientForTests(engine);
     const { doc, editor } = await openAtCursor('function f() {\n  <|>\n}\n', 'javascript');
     await vscode.commands.executeCommand('dllm.triggerCompletion');
     await waitFor(() => t.provider.lastServed?.text.startsWith('const'), 'the first piece');
+    const live = t.provider.liveDecodes.get(doc.uri.toString());
     await vscode.commands.executeCommand('type', { text: 'co' });
     await waitFor(() => doc.getText().includes('  co\n'), 'the typed text');
     void editor;
+    assert.equal(live?.state === 'cancelled', false, 'typing along must not cancel the decode');
+    engine.release();
     await waitFor(() => !t.provider.liveDecodes.has(doc.uri.toString()), 'the decode to end', 20_000);
     assert.equal(engine.requests.length, 1, 'typing along did not start another decode');
     await vscode.commands.executeCommand('dllm.triggerCompletion');
@@ -76,7 +79,7 @@ suite('progressive ghost text and in-place fill (scripted engine)', function () 
   });
 
   test('typing something else cancels the decode', async () => {
-    const engine = new ScriptedEngine(['alpha', ' beta', ' gamma', ' delta', ' epsilon']);
+    const engine = new ScriptedEngine(['alpha', ' beta', ' gamma', ' delta', ' epsilon'], { holdLastPiece: true });
     t.engine.useClientForTests(engine);
     const { doc, editor } = await openAtCursor('let x = <|>\n', 'javascript');
     await vscode.commands.executeCommand('dllm.triggerCompletion');

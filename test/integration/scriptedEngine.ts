@@ -5,20 +5,35 @@ import type { CompletionRequest, CompletionResult, StepEvent } from '../../src/e
 
 export const STEP_MS = 150;
 
-/** Replays `answer` token by token (`pieces`), one piece per step, then resolves like the engine would. */
+/**
+ * Replays `answer` token by token (`pieces`), one piece per step, then resolves like the engine would.
+ * holdLastPiece: the decode waits before its last piece until `release()` or a cancel, so that a test can act while
+ * it is surely still running (no race with a fixed decode time).
+ */
 export class ScriptedEngine implements EngineClientLike {
   requests: CompletionRequest[] = [];
   private readonly cancelled = new Set<string>();
+  private wakeHeld: (() => void) | undefined;
+  private released = false;
 
-  constructor(private readonly pieces: string[]) {}
+  constructor(private readonly pieces: string[], private readonly options: { holdLastPiece?: boolean } = {}) {}
+
+  /** Lets a held decode finish. */
+  release(): void {
+    this.released = true;
+    this.wakeHeld?.();
+  }
 
   async complete(request: CompletionRequest, onStep?: (e: StepEvent) => void): Promise<CompletionResult> {
     this.requests.push(request);
     const canvasLength = request.maxNewTokens ?? 16;
     const canvas: (string | null)[] = new Array(canvasLength).fill(null);
     let step = 0;
-    for (const piece of this.pieces) {
+    for (const [i, piece] of this.pieces.entries()) {
       await new Promise((r) => setTimeout(r, STEP_MS));
+      if (this.options.holdLastPiece && i === this.pieces.length - 1 && !this.released && !this.cancelled.has(request.id)) {
+        await new Promise<void>((resolve) => { this.wakeHeld = resolve; });
+      }
       if (this.cancelled.has(request.id)) return this.result(request, '', step, true);
       canvas[step++] = piece;
       onStep?.({
@@ -44,6 +59,7 @@ export class ScriptedEngine implements EngineClientLike {
 
   cancel(id: string): void {
     this.cancelled.add(id);
+    this.wakeHeld?.();
   }
 
   cancelEditor(): void {}
