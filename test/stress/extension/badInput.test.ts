@@ -51,15 +51,20 @@ suite('stress: bad input in the editor', function () {
     ({ t, extensionPath } = await extension());
   });
   setup(() => { spy = new NotificationSpy(); });
+  const badModelDirs: string[] = [];
   teardown(async () => {
     spy.dispose();
     await setSetting('modelPath', undefined);
     await closeAllEditors();
   });
+  suiteTeardown(() => {
+    for (const dir of badModelDirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   function modelDir(changes: Record<string, Buffer | string | null>): string {
     const bundled = path.join(extensionPath, 'models', 'dllm-code-small');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dllm-bad-model-'));
+    badModelDirs.push(dir);
     for (const f of ['model.onnx', 'tokenizer.json', 'config.json']) {
       if (!(f in changes)) fs.symlinkSync(path.join(bundled, f), path.join(dir, f));
       else if (changes[f] !== null) fs.writeFileSync(path.join(dir, f), changes[f]!);

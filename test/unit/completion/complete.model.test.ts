@@ -51,6 +51,7 @@ test('complete (CLI) and runCompletion (provider pipeline) agree on text, shown,
   } finally {
     await engine.dispose();
   }
+  fs.rmSync(dir, { recursive: true, force: true }); // kept when the test fails, to look at
 });
 
 test('complete rejects a bad --min-confidence with a clear error', () => {

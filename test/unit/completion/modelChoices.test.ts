@@ -30,6 +30,7 @@ test('Select Model rows: name, family, size, precision, attention, where it runs
   fs.writeFileSync(path.join(broken, 'model.onnx'), 'x');
   fs.writeFileSync(path.join(broken, 'config.json'), '{');
   assert.match(describeModelFolder(broken).problem ?? '', /not valid JSON/);
+  fs.rmSync(broken, { recursive: true, force: true });
 });
 
 test('sizes and providers read naturally', () => {

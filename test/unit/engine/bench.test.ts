@@ -86,4 +86,5 @@ test('cli infill: one output line per input line; bad lines become error rows', 
   assert.equal(rows[0].task_id, 'a');
   assert.equal(rows[1].error.code, 'BAD_INPUT');
   assert.equal(rows[2].task_id, 'line-3');
+  fs.rmSync(dir, { recursive: true, force: true }); // kept when the test fails, to look at
 });

@@ -8,9 +8,15 @@ export const MODEL_DIR = path.join(REPO_ROOT, 'models', 'dllm-code-small');
 export const HAVE_MODEL = ['model.onnx', 'tokenizer.json', 'config.json'].every((f) => fs.existsSync(path.join(MODEL_DIR, f)));
 export const NO_MODEL_REASON = `no model at ${MODEL_DIR}`;
 
-/** A temporary copy of the model folder with some files replaced (content) or removed (null). */
+const brokenDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of brokenDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary copy of the model folder with some files replaced (content) or removed (null); removed at exit. */
 export function brokenModelDir(changes: Record<string, string | Buffer | null>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dllm-model-'));
+  brokenDirs.push(dir);
   for (const f of ['model.onnx', 'tokenizer.json', 'config.json']) {
     if (f in changes) {
       const content = changes[f];
