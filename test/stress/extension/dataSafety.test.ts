@@ -184,7 +184,7 @@ suite('stress: data safety', function () {
     } finally {
       script.dispose();
     }
-    assertFigure({ area: 'Data safety', check: 'Tab on a completion that has gone stale (5 ways)', figure: `${stale} stale insertions (ghost text seen on screen first each time); ${rows.join('; ')}`,
+    assertFigure({ area: 'Data safety', check: 'Tab on a completion that has gone stale (5 ways; scripted engine)', figure: `${stale} stale insertions (ghost text seen on screen first each time); ${rows.join('; ')}`,
       bound: '0 stale insertions', holds: stale === 0 });
   });
 
@@ -205,7 +205,7 @@ suite('stress: data safety', function () {
       await doc.save();
       const saved = fs.readFileSync(file);
       assert.ok(saved.equals(original), `bytes after undo + save: ${JSON.stringify(saved.toString('utf8'))}`);
-      assertFigure({ area: 'Data safety', check: 'one undo after Fill Block, then save', figure: `${saved.length} of ${original.length} bytes identical (sha1 ${crypto.createHash('sha1').update(saved).digest('hex').slice(0, 10)})`,
+      assertFigure({ area: 'Data safety', check: 'one undo after Fill Block, then save (scripted engine)', figure: `${saved.length} of ${original.length} bytes identical (sha1 ${crypto.createHash('sha1').update(saved).digest('hex').slice(0, 10)})`,
         bound: 'byte-identical', holds: saved.equals(original) });
     } finally {
       script.dispose();
