@@ -169,6 +169,8 @@ export interface ReplayRecord {
   nfe: number;
   ms: number;
   score: ReplayScore;
+  /** The engine's own answer was empty or blank (before the post-filters): the empty-answer trap. */
+  engineEmpty?: boolean;
 }
 
 export function replayRecord(task: ReplayTask, policy: string, outcome: CompletionOutcome & { result?: CompletionResult }): ReplayRecord {
@@ -177,6 +179,7 @@ export function replayRecord(task: ReplayTask, policy: string, outcome: Completi
     task_id: task.task_id, language: task.language, kind: task.kind, policy, text: outcome.text,
     confidence: outcome.confidence, minProbability: probabilities.length ? Math.min(...probabilities) : 0,
     nfe: outcome.nfe, ms: outcome.ms, score: scoreSuggestion(outcome.text, task.truth),
+    engineEmpty: outcome.result ? outcome.result.completion.trim() === '' : outcome.text === '',
   };
 }
 
@@ -188,7 +191,10 @@ export interface ReplayMetrics {
   /** Useful among shown (undefined when nothing is shown). */
   usefulAmongShownPct: number | undefined;
   savedPer100: number;
+  /** Nothing to show: the engine answered nothing, or the post-filters dropped its answer. */
   emptyPct: number;
+  /** Of those, the engine answered nothing (the rest were dropped by the post-filters as not fitting the code). */
+  engineEmptyPct: number;
   meanNfe: number;
   p50Ms: number;
   p95Ms: number;
@@ -220,6 +226,7 @@ export function replayMetrics(records: ReplayRecord[], gate: number, confidenceO
     usefulAmongShownPct: shown.length ? pct(usefulShown, shown.length) : undefined,
     savedPer100: typed > 0 ? round1((100 * saved) / typed) : 0,
     emptyPct: pct(truthNotEmpty.filter((r) => !r.score.answered).length, truthNotEmpty.length),
+    engineEmptyPct: pct(truthNotEmpty.filter((r) => !r.score.answered && (r.engineEmpty ?? true)).length, truthNotEmpty.length),
     meanNfe: n ? round1(records.reduce((s, r) => s + r.nfe, 0) / n) : 0,
     p50Ms: Math.round(percentile(records.map((r) => r.ms), 0.5)),
     p95Ms: Math.round(percentile(records.map((r) => r.ms), 0.95)),
@@ -271,16 +278,18 @@ export function replayMarkdown(report: ReplayReport): string {
   const lines: string[] = [];
   lines.push(`Measured ${report.date} with \`${report.command}\` on ${report.model}, ` +
     `${report.records.length / Math.max(1, report.policies.length)} positions from \`${report.tasksFile}\`. ` +
-    `Gate: dllm.minConfidence ${report.gate}. "Ungated" columns are the same answers with the gate off.`);
+    `Gate: dllm.minConfidence ${report.gate}. "Ungated" columns are the same answers with the gate off. Empty answers: ` +
+    'nothing to show with the gate off, because the engine answered nothing (in brackets) or the post-filters dropped ' +
+    'an answer that did not fit the code around it.');
   lines.push('');
-  lines.push('| policy | language | shown | exact | useful | useful among shown (ungated → gated) | chars saved / 100 typed (ungated → gated) | empty answers | NFE | p50 ms | p95 ms |');
+  lines.push('| policy | language | shown | exact | useful | useful among shown (ungated → gated) | chars saved / 100 typed (ungated → gated) | empty answers (engine empty) | NFE | p50 ms | p95 ms |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of report.table) {
     const g = row.gated;
     const u = row.ungated;
     lines.push(`| ${row.policy} | ${row.language} | ${g.shownPct}% | ${g.exactPct}% | ${g.usefulPct}% | ` +
       `${cell(u.usefulAmongShownPct, '%')} → ${cell(g.usefulAmongShownPct, '%')} | ${u.savedPer100} → ${g.savedPer100} | ` +
-      `${g.emptyPct}% | ${g.meanNfe} | ${g.p50Ms} | ${g.p95Ms} |`);
+      `${g.emptyPct}% (${g.engineEmptyPct}%) | ${g.meanNfe} | ${g.p50Ms} | ${g.p95Ms} |`);
   }
   lines.push('');
   lines.push('Gate curve (all languages): shown rate / useful among shown at each dllm.minConfidence.');

@@ -61,6 +61,17 @@ test('replayMetrics: rates over all positions, useful among shown over the shown
   assert.equal(replayMetrics(records, 0.95).usefulAmongShownPct, undefined);
 });
 
+test('replayMetrics: empty answers split into the engine answering nothing and the post-filters dropping an answer', () => {
+  const records = [
+    record({ text: '', truth: 'x = 1', engineEmpty: true }),
+    record({ text: '', truth: 'y = 2', engineEmpty: false }), // dropped by a post-filter
+    record({ text: 'z', truth: 'z = 3', engineEmpty: false }),
+    record({ text: 'w', truth: 'w = 4', engineEmpty: false }),
+  ];
+  const m = replayMetrics(records, 0);
+  assert.deepEqual([m.emptyPct, m.engineEmptyPct], [50, 25]);
+});
+
 test('sampleReplayTasks is deterministic, and the rest of the line is the truth, not context', () => {
   const files: SourceFile[] = [
     { name: 'p/a.py', language: 'python', text: 'def add(a, b):\n    return a + b\n\n\nclass Point:\n    def __init__(self, x):\n        self.x = x\n' },
