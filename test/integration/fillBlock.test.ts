@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { FillOutcome, FillStarted } from '../../src/editor/fillBlock';
 import type { DllmExtensionApi } from '../../src/extension';
-import { knownFailureMocha } from '../support/knownFailure';
 import { closeAllEditors, extensionApi, fillCandidates, openAtCursor, waitFor } from './editorHelpers';
 import { ScriptedEngine } from './scriptedEngine';
 
@@ -45,14 +44,13 @@ suite('fill block (real model)', function () {
     await waitFor(() => doc.getText() === original, 'one undo to restore the original', 5000);
   });
 
-  test('the model fills the python `pass` placeholder with code',
-    knownFailureMocha('the bundled 6.8M model often answers nothing that fits here (issue 17/21)', async () => {
-      const candidate = fillCandidates()[0];
-      await openAtCursor(candidate.content, candidate.language);
-      const outcome = await fillBlock();
-      assert.equal(outcome.status, 'applied', `outcome ${outcome.status}`);
-      assert.ok((outcome.text ?? '').trim().length > 0);
-    }));
+  test('the model fills the python `pass` placeholder with code', async () => {
+    const candidate = fillCandidates()[0];
+    await openAtCursor(candidate.content, candidate.language);
+    const outcome = await fillBlock();
+    assert.equal(outcome.status, 'applied', `outcome ${outcome.status}`);
+    assert.ok((outcome.text ?? '').trim().length > 0);
+  });
 
   /** The mechanics below run on a scripted engine (a fixed answer revealed step by step), whatever the model says. */
   const scripted = () => t.engine.useClientForTests(new ScriptedEngine(['return', ' sum(values)', ' /', ' len(values)']));

@@ -16,10 +16,14 @@ import { ScriptedEngine } from './scriptedEngine';
 type Testing = DllmExtensionApi['testing'];
 
 /** Calls the provider as VS Code would and waits for the decode to end; the final text then comes from the cache. */
-async function finalCompletion(t: Testing, doc: vscode.TextDocument, position: vscode.Position): Promise<string | undefined> {
+async function finalCompletion(t: Testing, doc: vscode.TextDocument, position: vscode.Position, manual = false): Promise<string | undefined> {
   const token = new vscode.CancellationTokenSource().token;
+  // manual: as after dLLM: Trigger Completion, which marks the next call at the cursor (the gate then does not hold)
+  const arm = () => manual && t.provider.armManualTrigger(vscode.window.activeTextEditor!);
+  arm();
   await t.provider.provideInlineCompletionItems(doc, position, invokeContext, token);
   await waitFor(() => !t.provider.liveDecodes.has(doc.uri.toString()), 'the decode to end');
+  arm();
   const list = await t.provider.provideInlineCompletionItems(doc, position, invokeContext, token);
   return list?.items[0]?.insertText as string | undefined;
 }
@@ -73,7 +77,7 @@ suite('inline completions (real model, fixed context: fib.py after `if n`)', fun
 
   test('the model suggests something after `if n` (dLLM: Trigger Completion shows it even below the gate)', async () => {
     const { doc, position } = await openAtCursor(FIB_IF_N.content, FIB_IF_N.language);
-    const text = await finalCompletion(t, doc, position);
+    const text = await finalCompletion(t, doc, position, true);
     assert.ok(text && text.trim().length > 0, `ghost text after \`if n\`: ${JSON.stringify(text)}`);
   });
 
