@@ -19,7 +19,8 @@ const normalize = (s: string) => s.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').
  */
 async function ghostText(page: Page): Promise<string> {
   const inline = (await page.locator('.monaco-editor .view-lines .ghost-text-decoration').allTextContents()).join('');
-  const extra = await page.locator('.monaco-editor .ghost-text .view-line').allTextContents();
+  // Lines after the first are a view zone: `.suggest-preview-text .view-line` (VS Code 1.9x+), `.ghost-text .view-line` before.
+  const extra = await page.locator('.monaco-editor .suggest-preview-text .view-line, .monaco-editor .ghost-text .view-line').allTextContents();
   return extra.length ? [inline, ...extra].join('\n') : inline;
 }
 
@@ -63,7 +64,7 @@ suite('dLLM editor features (code-server, installed VSIX, bundled model)', () =>
     const probe = new ModelProbe();
     try {
       ghost = await probe.ghostAt(FIB_IF_N, GHOST_POLICY);
-      fill = await probe.fillAt(fillCandidates(E2E.workspace)[0], 'r2');
+      fill = await probe.fillAt(fillCandidates(E2E.workspace)[0], GHOST_POLICY); // the workspace's dllm.policy below
     } finally {
       await probe.dispose();
     }
