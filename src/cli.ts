@@ -22,13 +22,13 @@ import { fillBenchMarkdown, runFillBench } from './bench/fillAllBench';
 import { TASK_SETS } from './bench/taskSets';
 import { checkModel, formatCheckModelReport } from './engine/checkModel';
 import { DEFAULT_MAX_NEW_TOKENS } from './engine/defaults';
-import { Engine } from './engine/engine';
+import { Engine, type LoadedModel } from './engine/engine';
 import { EngineError, toEngineError } from './engine/errors';
 import { isPolicyName } from './engine/policies';
 import {
   CACHE_MODES, type CacheMode, END_RULES, type EndRule, EXECUTION_PROVIDERS, type ExecutionProviderName, FILL_MODES, type FillMode, POLICY_NAMES, type PolicyName,
 } from './engine/protocol';
-import { isExecutionProvider } from './engine/session';
+import { executionProviderLine, isExecutionProvider } from './engine/session';
 
 export { markdownReport, parseVariant, runBench } from './bench/bench';
 
@@ -115,6 +115,13 @@ function executionProvider(value: string | undefined): ExecutionProviderName {
   return ep;
 }
 
+/** Loads the engine's model and prints, once, where it runs (and why not where asked). */
+async function loadAndSayWhere(engine: Engine): Promise<LoadedModel> {
+  const loaded = await engine.load();
+  process.stderr.write(`${executionProviderLine(engine.config.executionProvider, loaded.session)}\n`);
+  return loaded;
+}
+
 export interface InfillOptions {
   tasksFile: string;
   outFile: string;
@@ -142,7 +149,7 @@ export interface InfillSummary {
 export async function runInfill(o: InfillOptions): Promise<InfillSummary> {
   if (!fs.existsSync(o.tasksFile)) throw new EngineError('BAD_INPUT', `Task file not found: ${o.tasksFile}`);
   const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
-  await engine.load();
+  await loadAndSayWhere(engine);
   const out = o.outFile === '-' ? process.stdout : fs.createWriteStream(o.outFile);
   const write = (row: unknown) => out.write(`${JSON.stringify(row)}\n`);
   const traceOut = o.traceFile ? fs.createWriteStream(o.traceFile) : undefined;
@@ -238,7 +245,7 @@ const pipelineEngine = (engine: Engine) => ({ complete: (r: Parameters<Engine['c
 export async function runComplete(o: CompleteOptions): Promise<InfillSummary> {
   if (!fs.existsSync(o.tasksFile)) throw new EngineError('BAD_INPUT', `Task file not found: ${o.tasksFile}`);
   const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
-  await engine.load();
+  await loadAndSayWhere(engine);
   const out = o.outFile === '-' ? process.stdout : fs.createWriteStream(o.outFile);
   const write = (row: unknown) => out.write(`${JSON.stringify(row)}\n`);
   const settings = pipelineSettings(o.policy, o.minConfidence);
@@ -285,7 +292,7 @@ async function runReplayBench(o: {
   const tasks: ReplayTask[] = fs.readFileSync(o.tasksFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
   const chosen = o.limit ? (['typescript', 'javascript', 'python'] as const).flatMap((lang) => tasks.filter((t) => t.language === lang).slice(0, o.limit)) : tasks;
   const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
-  await engine.load();
+  const loaded = await loadAndSayWhere(engine);
   const records: ReplayRecord[] = [];
   try {
     for (const policy of o.policies) {
@@ -304,6 +311,7 @@ async function runReplayBench(o: {
   return replayReport(records, {
     command: o.command, date: new Date().toISOString().slice(0, 10), model: path.basename(o.modelDir),
     tasksFile: path.relative(process.cwd(), o.tasksFile) || o.tasksFile, gate: o.gate, policies: o.policies,
+    executionProvider: loaded.session.executionProvider, fallbackReason: loaded.session.fallbackReason,
   });
 }
 
@@ -335,7 +343,7 @@ export interface FillTasksOptions {
 export async function runFillTasks(o: FillTasksOptions): Promise<InfillSummary> {
   if (!fs.existsSync(o.tasksFile)) throw new EngineError('BAD_INPUT', `Task file not found: ${o.tasksFile}`);
   const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
-  await engine.load();
+  await loadAndSayWhere(engine);
   const out = o.outFile === '-' ? process.stdout : fs.createWriteStream(o.outFile);
   const write = (row: unknown) => out.write(`${JSON.stringify(row)}\n`);
   const summary: InfillSummary = { tasks: 0, errors: 0, nfe: 0, ms: 0 };
@@ -475,6 +483,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'check-model') {
     if (!values.model) throw new EngineError('BAD_INPUT', 'check-model needs --model DIR (a converted model folder).');
     const report = await checkModel(modelDir, ep);
+    process.stderr.write(`${executionProviderLine(ep, report)}\n`);
     process.stdout.write(formatCheckModelReport(report) + '\n');
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return report.ok ? 0 : 1;
