@@ -6,6 +6,7 @@
 //   node dist/cli.js fill --tasks IN.jsonl --out OUT.jsonl [--mode joint|sequential] [--policy P] [--model DIR]
 //   node dist/cli.js fill-bench [--sets humaneval,tsjs] [--limit N] [--policies r2#final,...] [--out TABLE.md]
 //   node dist/cli.js bench [--sets LIST] [--limit N] [--policies LIST] [--out BENCHMARKS.md]
+//   node dist/cli.js bench-model --model DIR [--ep NAME] [--json OUT.json] [--passes N]
 //   node dist/cli.js bench --replay [--tasks models/eval/replay-tasks.jsonl] [--policies LIST] [--json REPORT.json]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import {
 import { type PipelineSettings, endOptions, runCompletion } from './completion/pipeline';
 import { DEFAULT_SETTINGS } from './config';
 import { fillBenchMarkdown, runFillBench } from './bench/fillAllBench';
+import { modelBenchMarkdown, runModelBench } from './bench/modelBench';
 import { TASK_SETS } from './bench/taskSets';
 import { checkModel, formatCheckModelReport } from './engine/checkModel';
 import { DEFAULT_MAX_NEW_TOKENS } from './engine/defaults';
@@ -76,6 +78,11 @@ const USAGE = `dLLM code engine CLI
                          [--rescore REPORT.json] [--end-rule ${END_RULES.join('|')}]
       Replays typing through held-out files with \`complete\`'s pipeline; writes the tables into BENCHMARKS.md
       between the replay markers. --rescore scores a saved report's answers at another --min-confidence (no decoding).
+  node dist/cli.js bench-model --model DIR [--ep NAME] [--json OUT.json] [--passes N]
+      Per-pass cost of a model folder: forward-pass latency (median, p95 over N passes, default 10, after 2 warm-up)
+      at canvas 32 / 64 / 128 with each cache mode (none, prefix, dual) over a fixed ~400-token code context, bytes
+      copied into and out of onnxruntime per pass (K/V included), the share of a decode step outside session.run,
+      load time and peak RSS. Prints a markdown table; --json writes the report.
   node dist/cli.js replay-tasks --from DIR[,DIR...] --out FILE [--per-language N] [--seed S]
       Samples the replay positions from the source files under the folders (deterministic for a seed).
 
@@ -402,6 +409,7 @@ export async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' }, mode: { type: 'string' },
       'min-confidence': { type: 'string' }, replay: { type: 'boolean' }, svg: { type: 'string' }, from: { type: 'string' },
       'per-language': { type: 'string' }, seed: { type: 'string' }, rescore: { type: 'string' }, 'end-rule': { type: 'string' },
+      passes: { type: 'string' },
     },
   });
   const modelDir = path.resolve(values.model ?? defaultModelDir());
@@ -488,6 +496,20 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return report.ok ? 0 : 1;
   }
+  if (command === 'bench-model') {
+    if (!values.model) throw new EngineError('BAD_INPUT', 'bench-model needs --model DIR (a model folder).');
+    // The fixed context is real code: the engine's decoder source when run from the repository, else this file.
+    const contextFile = findUp(path.join('src', 'engine', 'decoder.ts')) ?? __filename;
+    const report = await runModelBench({
+      modelDir, executionProvider: ep, contextText: fs.readFileSync(contextFile, 'utf8'),
+      contextSource: path.relative(process.cwd(), contextFile) || contextFile,
+      passes: positiveInt('passes', values.passes), log: (line) => process.stderr.write(`${line}\n`),
+      command: ['node dist/cli.js', ...argv].join(' '),
+    });
+    process.stdout.write(modelBenchMarkdown(report) + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
+    return 0;
+  }
   if (command === 'fill') {
     if (!values.tasks || !values.out) throw new EngineError('BAD_INPUT', 'fill needs --tasks IN.jsonl and --out OUT.jsonl.');
     const policy = values.policy ?? 'r2';
@@ -555,7 +577,7 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return 0;
   }
-  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, complete, fill, fill-bench, check-model, bench, replay-tasks, help.`);
+  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, complete, fill, fill-bench, check-model, bench, bench-model, replay-tasks, help.`);
 }
 
 if (require.main === module) {
