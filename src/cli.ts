@@ -318,7 +318,7 @@ async function runReplayBench(o: {
   return replayReport(records, {
     command: o.command, date: new Date().toISOString().slice(0, 10), model: path.basename(o.modelDir),
     tasksFile: path.relative(process.cwd(), o.tasksFile) || o.tasksFile, gate: o.gate, policies: o.policies,
-    executionProvider: loaded.session.executionProvider, fallbackReason: loaded.session.fallbackReason,
+    executionProvider: loaded.session.executionProvider, fallbackReason: loaded.session.fallbackReason ?? null,
   });
 }
 

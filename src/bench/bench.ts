@@ -89,8 +89,8 @@ export interface BenchReport {
   modelName: string;
   modelSha: string;
   executionProvider: string;
-  /** Why the provider asked for could not be used (absent when it ran). */
-  fallbackReason?: string;
+  /** Why the provider asked for could not be used (null when it ran). */
+  fallbackReason?: string | null;
   startedAt: string;
   seconds: number;
   /** What was scored: the engine's answer, or the text Fill Block would insert. */
@@ -132,7 +132,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
   return {
     rows, sets: setsInfo, modelName: model.config.name, modelSha: sha256(`${options.modelDir}/model.onnx`),
-    executionProvider: model.session.executionProvider, fallbackReason: model.session.fallbackReason, startedAt: new Date().toISOString(),
+    executionProvider: model.session.executionProvider, fallbackReason: model.session.fallbackReason ?? null, startedAt: new Date().toISOString(),
     seconds: (performance.now() - t0) / 1000, scored: options.asInserted ? 'as inserted' : 'engine answer',
     command: options.command,
   };

@@ -70,7 +70,8 @@ export interface ModelBenchReport {
   modelDir: string;
   requestedExecutionProvider: string;
   executionProvider: string;
-  fallbackReason?: string;
+  /** Why the provider asked for was not used; null when it ran. */
+  fallbackReason: string | null;
   /** What the byte columns are on this provider. */
   bytesMeaning: string;
   kvDtype: string;
@@ -208,7 +209,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRep
     const onCpu = session.executionProvider === 'cpu';
     return {
       model: config.name, modelDir: o.modelDir, requestedExecutionProvider: o.executionProvider,
-      executionProvider: session.executionProvider, fallbackReason: session.fallbackReason,
+      executionProvider: session.executionProvider, fallbackReason: session.fallbackReason ?? null,
       bytesMeaning: onCpu
         ? 'host memory: on the CPU EP nothing crosses a bus; these are the bytes copied into and out of onnxruntime per pass'
         : `host → ${session.executionProvider} device (in) and back (out) per pass: every K/V row goes through JavaScript`,

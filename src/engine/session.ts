@@ -80,7 +80,7 @@ export function providerFailureReason(ep: string, err: unknown): string {
  * The line every CLI command prints once a model is loaded: the provider that runs it and, when it is not the one
  * asked for, why (e.g. `execution provider: cpu (asked for webgpu: no WebGPU adapter on this machine ...)`).
  */
-export function executionProviderLine(requested: string, running: { executionProvider: string; fallbackReason?: string }): string {
+export function executionProviderLine(requested: string, running: { executionProvider: string; fallbackReason?: string | null }): string {
   const reason = running.fallbackReason?.replace(/; using the CPU$/, '');
   if (reason) return `execution provider: ${running.executionProvider} (asked for ${requested}: ${reason})`;
   if (requested !== running.executionProvider) return `execution provider: ${running.executionProvider} (asked for ${requested})`;
