@@ -6,6 +6,7 @@
 //   node dist/cli.js fill --tasks IN.jsonl --out OUT.jsonl [--mode joint|sequential] [--policy P] [--model DIR]
 //   node dist/cli.js fill-bench [--sets humaneval,tsjs] [--limit N] [--policies r2#final,...] [--out TABLE.md]
 //   node dist/cli.js bench [--sets LIST] [--limit N] [--policies LIST] [--out BENCHMARKS.md]
+//   node dist/cli.js bench-model --model DIR [--ep NAME] [--json OUT.json] [--passes N]
 //   node dist/cli.js bench --replay [--tasks models/eval/replay-tasks.jsonl] [--policies LIST] [--json REPORT.json]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,16 +20,17 @@ import {
 import { type PipelineSettings, endOptions, runCompletion } from './completion/pipeline';
 import { DEFAULT_SETTINGS } from './config';
 import { fillBenchMarkdown, runFillBench } from './bench/fillAllBench';
+import { modelBenchMarkdown, runModelBench } from './bench/modelBench';
 import { TASK_SETS } from './bench/taskSets';
 import { checkModel, formatCheckModelReport } from './engine/checkModel';
 import { DEFAULT_MAX_NEW_TOKENS } from './engine/defaults';
-import { Engine } from './engine/engine';
+import { Engine, type LoadedModel } from './engine/engine';
 import { EngineError, toEngineError } from './engine/errors';
 import { isPolicyName } from './engine/policies';
 import {
   CACHE_MODES, type CacheMode, END_RULES, type EndRule, EXECUTION_PROVIDERS, type ExecutionProviderName, FILL_MODES, type FillMode, POLICY_NAMES, type PolicyName,
 } from './engine/protocol';
-import { isExecutionProvider } from './engine/session';
+import { executionProviderLine, isExecutionProvider } from './engine/session';
 
 export { markdownReport, parseVariant, runBench } from './bench/bench';
 
@@ -76,6 +78,11 @@ const USAGE = `dLLM code engine CLI
                          [--rescore REPORT.json] [--end-rule ${END_RULES.join('|')}]
       Replays typing through held-out files with \`complete\`'s pipeline; writes the tables into BENCHMARKS.md
       between the replay markers. --rescore scores a saved report's answers at another --min-confidence (no decoding).
+  node dist/cli.js bench-model --model DIR [--ep NAME] [--json OUT.json] [--passes N]
+      Per-pass cost of a model folder: forward-pass latency (median, p95 over N passes, default 10, after 2 warm-up)
+      at canvas 32 / 64 / 128 with each cache mode (none, prefix, dual) over a fixed ~400-token code context, bytes
+      copied into and out of onnxruntime per pass (K/V included), the share of a decode step outside session.run,
+      load time and peak RSS. Prints a markdown table; --json writes the report.
   node dist/cli.js replay-tasks --from DIR[,DIR...] --out FILE [--per-language N] [--seed S]
       Samples the replay positions from the source files under the folders (deterministic for a seed).
 
@@ -115,6 +122,13 @@ function executionProvider(value: string | undefined): ExecutionProviderName {
   return ep;
 }
 
+/** Loads the engine's model and prints, once, where it runs (and why not where asked). */
+async function loadAndSayWhere(engine: Engine): Promise<LoadedModel> {
+  const loaded = await engine.load();
+  process.stderr.write(`${executionProviderLine(engine.config.executionProvider, loaded.session)}\n`);
+  return loaded;
+}
+
 export interface InfillOptions {
   tasksFile: string;
   outFile: string;
@@ -142,7 +156,7 @@ export interface InfillSummary {
 export async function runInfill(o: InfillOptions): Promise<InfillSummary> {
   if (!fs.existsSync(o.tasksFile)) throw new EngineError('BAD_INPUT', `Task file not found: ${o.tasksFile}`);
   const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
-  await engine.load();
+  await loadAndSayWhere(engine);
   const out = o.outFile === '-' ? process.stdout : fs.createWriteStream(o.outFile);
   const write = (row: unknown) => out.write(`${JSON.stringify(row)}\n`);
   const traceOut = o.traceFile ? fs.createWriteStream(o.traceFile) : undefined;
@@ -238,7 +252,7 @@ const pipelineEngine = (engine: Engine) => ({ complete: (r: Parameters<Engine['c
 export async function runComplete(o: CompleteOptions): Promise<InfillSummary> {
   if (!fs.existsSync(o.tasksFile)) throw new EngineError('BAD_INPUT', `Task file not found: ${o.tasksFile}`);
   const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
-  await engine.load();
+  await loadAndSayWhere(engine);
   const out = o.outFile === '-' ? process.stdout : fs.createWriteStream(o.outFile);
   const write = (row: unknown) => out.write(`${JSON.stringify(row)}\n`);
   const settings = pipelineSettings(o.policy, o.minConfidence);
@@ -285,7 +299,7 @@ async function runReplayBench(o: {
   const tasks: ReplayTask[] = fs.readFileSync(o.tasksFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
   const chosen = o.limit ? (['typescript', 'javascript', 'python'] as const).flatMap((lang) => tasks.filter((t) => t.language === lang).slice(0, o.limit)) : tasks;
   const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
-  await engine.load();
+  const loaded = await loadAndSayWhere(engine);
   const records: ReplayRecord[] = [];
   try {
     for (const policy of o.policies) {
@@ -304,6 +318,7 @@ async function runReplayBench(o: {
   return replayReport(records, {
     command: o.command, date: new Date().toISOString().slice(0, 10), model: path.basename(o.modelDir),
     tasksFile: path.relative(process.cwd(), o.tasksFile) || o.tasksFile, gate: o.gate, policies: o.policies,
+    executionProvider: loaded.session.executionProvider, fallbackReason: loaded.session.fallbackReason ?? null,
   });
 }
 
@@ -335,7 +350,7 @@ export interface FillTasksOptions {
 export async function runFillTasks(o: FillTasksOptions): Promise<InfillSummary> {
   if (!fs.existsSync(o.tasksFile)) throw new EngineError('BAD_INPUT', `Task file not found: ${o.tasksFile}`);
   const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
-  await engine.load();
+  await loadAndSayWhere(engine);
   const out = o.outFile === '-' ? process.stdout : fs.createWriteStream(o.outFile);
   const write = (row: unknown) => out.write(`${JSON.stringify(row)}\n`);
   const summary: InfillSummary = { tasks: 0, errors: 0, nfe: 0, ms: 0 };
@@ -394,6 +409,7 @@ export async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' }, mode: { type: 'string' },
       'min-confidence': { type: 'string' }, replay: { type: 'boolean' }, svg: { type: 'string' }, from: { type: 'string' },
       'per-language': { type: 'string' }, seed: { type: 'string' }, rescore: { type: 'string' }, 'end-rule': { type: 'string' },
+      passes: { type: 'string' },
     },
   });
   const modelDir = path.resolve(values.model ?? defaultModelDir());
@@ -475,9 +491,24 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'check-model') {
     if (!values.model) throw new EngineError('BAD_INPUT', 'check-model needs --model DIR (a converted model folder).');
     const report = await checkModel(modelDir, ep);
+    process.stderr.write(`${executionProviderLine(ep, report)}\n`);
     process.stdout.write(formatCheckModelReport(report) + '\n');
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return report.ok ? 0 : 1;
+  }
+  if (command === 'bench-model') {
+    if (!values.model) throw new EngineError('BAD_INPUT', 'bench-model needs --model DIR (a model folder).');
+    // The fixed context is real code: the engine's decoder source when run from the repository, else this file.
+    const contextFile = findUp(path.join('src', 'engine', 'decoder.ts')) ?? __filename;
+    const report = await runModelBench({
+      modelDir, executionProvider: ep, contextText: fs.readFileSync(contextFile, 'utf8'),
+      contextSource: path.relative(process.cwd(), contextFile) || contextFile,
+      passes: positiveInt('passes', values.passes), log: (line) => process.stderr.write(`${line}\n`),
+      command: ['node dist/cli.js', ...argv].join(' '),
+    });
+    process.stdout.write(modelBenchMarkdown(report) + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
+    return 0;
   }
   if (command === 'fill') {
     if (!values.tasks || !values.out) throw new EngineError('BAD_INPUT', 'fill needs --tasks IN.jsonl and --out OUT.jsonl.');
@@ -546,7 +577,7 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) fs.writeFileSync(values.json, JSON.stringify(report, null, 1) + '\n');
     return 0;
   }
-  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, complete, fill, fill-bench, check-model, bench, replay-tasks, help.`);
+  throw new EngineError('BAD_INPUT', `Unknown command "${command}". Commands: infill, complete, fill, fill-bench, check-model, bench, bench-model, replay-tasks, help.`);
 }
 
 if (require.main === module) {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import { applyPostFilters } from '../completion/postFilters';
 import { Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
+import { executionProviderLine } from '../engine/session';
 import { isPolicyName } from '../engine/policies';
 import { CACHE_MODES, type CacheMode, type ExecutionProviderName, POLICY_NAMES, type PolicyName } from '../engine/protocol';
 import { programFor, runPython } from './humanEvalExec';
@@ -88,6 +89,8 @@ export interface BenchReport {
   modelName: string;
   modelSha: string;
   executionProvider: string;
+  /** Why the provider asked for could not be used (null when it ran). */
+  fallbackReason?: string | null;
   startedAt: string;
   seconds: number;
   /** What was scored: the engine's answer, or the text Fill Block would insert. */
@@ -104,6 +107,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
   const engine = new Engine({ modelDir: options.modelDir, executionProvider: options.executionProvider });
   const model = await engine.load();
+  log(executionProviderLine(options.executionProvider, model.session));
   const rows: BenchRow[] = [];
   const setsInfo: BenchReport['sets'] = [];
   const execCache = new Map<string, boolean>();
@@ -128,7 +132,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
   return {
     rows, sets: setsInfo, modelName: model.config.name, modelSha: sha256(`${options.modelDir}/model.onnx`),
-    executionProvider: model.session.executionProvider, startedAt: new Date().toISOString(),
+    executionProvider: model.session.executionProvider, fallbackReason: model.session.fallbackReason ?? null, startedAt: new Date().toISOString(),
     seconds: (performance.now() - t0) / 1000, scored: options.asInserted ? 'as inserted' : 'engine answer',
     command: options.command,
   };

@@ -3,6 +3,7 @@
 // The holes are chosen by position only (evenly spaced code lines), never by what the model answers.
 import { Engine } from '../engine/engine';
 import type { FillMode } from '../engine/protocol';
+import { executionProviderLine } from '../engine/session';
 import type { Variant } from './bench';
 import { runPython } from './humanEvalExec';
 import { TASK_SETS, type TaskDirs, spread } from './taskSets';
@@ -125,7 +126,8 @@ export interface FillBenchOptions {
 
 export async function runFillBench(o: FillBenchOptions): Promise<ModeRow[]> {
   const engine = new Engine({ modelDir: o.modelDir, executionProvider: 'cpu' });
-  await engine.load();
+  const model = await engine.load();
+  o.log?.(executionProviderLine('cpu', model.session));
   // One pass before timing, so the first task does not pay onnxruntime's warm-up.
   await engine.complete({ id: 'warm-up', prefix: 'def f():\n    ', suffix: '\n', maxNewTokens: 8, emitSteps: false });
   const sets: [string, MultiHoleTask[]][] = [];

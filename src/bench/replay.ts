@@ -242,6 +242,9 @@ export interface ReplayReport {
   tasksFile: string;
   gate: number;
   policies: string[];
+  /** The provider that ran the decodes, and why it is not the one asked for (null when it is; absent in older reports). */
+  executionProvider?: string;
+  fallbackReason?: string | null;
   /** Per policy, per language (and 'all'): metrics ungated (gate 0) and at the gate. */
   table: { policy: string; language: string; ungated: ReplayMetrics; gated: ReplayMetrics }[];
   /** Per policy, all languages: shown rate and useful among shown at each threshold, for both aggregates. */

@@ -41,7 +41,8 @@ export interface CheckModelReport {
   modelDir: string;
   precision: string;
   executionProvider: string;
-  fallbackReason?: string;
+  /** Why the provider asked for was not used; null when it ran. */
+  fallbackReason: string | null;
   thresholds: SelfCheck['thresholds'];
   cases: CaseReport[];
   top1Agreement: number;
@@ -141,7 +142,7 @@ export async function checkModel(modelDir: string, executionProvider: ExecutionP
     const maxAbsDeltaP = Math.max(...cases.map((c) => c.maxAbsDeltaP));
     return {
       modelDir: paths.dir, precision: check.precision ?? config.precision, executionProvider: session.executionProvider,
-      fallbackReason: session.fallbackReason, thresholds, cases, top1Agreement, maxAbsDeltaP, ok: cases.every((c) => c.ok),
+      fallbackReason: session.fallbackReason ?? null, thresholds, cases, top1Agreement, maxAbsDeltaP, ok: cases.every((c) => c.ok),
     };
   } finally {
     await session.release();

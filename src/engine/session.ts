@@ -76,6 +76,23 @@ export function providerFailureReason(ep: string, err: unknown): string {
   return `${ep} failed to start: ${line.replace(/^.*\] : \d+ : \w+ : /, '')}`;
 }
 
+/**
+ * The line every CLI command prints once a model is loaded: the provider that runs it and, when it is not the one
+ * asked for, why (e.g. `execution provider: cpu (asked for webgpu: no WebGPU adapter on this machine ...)`).
+ */
+export function executionProviderLine(requested: string, running: { executionProvider: string; fallbackReason?: string | null }): string {
+  const reason = running.fallbackReason?.replace(/; using the CPU$/, '');
+  if (reason) return `execution provider: ${running.executionProvider} (asked for ${requested}: ${reason})`;
+  if (requested !== running.executionProvider) return `execution provider: ${running.executionProvider} (asked for ${requested})`;
+  return `execution provider: ${running.executionProvider}`;
+}
+
+/** Wall time of one forward pass and of the session.run inside it (bench-model's hook). */
+export interface PassTiming {
+  forwardMs: number;
+  runMs: number;
+}
+
 export interface SessionOptions {
   executionProvider: ExecutionProviderName;
   intraOpNumThreads?: number;
@@ -120,6 +137,8 @@ function kvData(tensor: ort.Tensor): Float32Array | Uint16Array {
 
 export class ModelSession {
   private oomPasses = 0;
+  /** Told the timing of every forward pass while set (bench-model); unset in normal use, costing one test per pass. */
+  onPass: ((timing: PassTiming) => void) | undefined = undefined;
   private readonly endIds: ReadonlySet<number>;
 
   private constructor(
@@ -209,6 +228,7 @@ export class ModelSession {
   }
 
   readonly forward: ForwardFn = async ({ inputIds, positions, past, outputRows }) => {
+    const started = this.onPass ? performance.now() : 0;
     const { nLayers, nKvHeads, headDim, topK } = this.config;
     const q = inputIds.length;
     if (past.dtype !== this.kvDtype) throw new EngineError('INTERNAL', `past K/V are ${past.dtype}, the graph wants ${this.kvDtype}.`);
@@ -224,7 +244,9 @@ export class ModelSession {
       throw new Error('Non-zero status code returned while running MatMul node. Status Message: bfc_arena.cc:376 ' +
         'AllocateRawInternal Failed to allocate memory for requested buffer of size 4294967296 (injected by DLLM_TEST_FAULT)');
     }
+    const runStarted = this.onPass ? performance.now() : 0;
     const out = await this.session.run(feeds);
+    const runMs = this.onPass ? performance.now() - runStarted : 0;
     const topIds = out.top_ids;
     const k = topIds.dims[2];
     if (topIds.dims[1] !== outputRows.length || k !== topK) {
@@ -241,6 +263,7 @@ export class ModelSession {
     const negEntropy = out.neg_entropy.data as Float32Array;
     const stats = outputRows.map((_, j) => statsFromTopK(ids, probs, negEntropy, k, j, this.forbidden, this.config.padId, this.endIds));
     const present = new KvRows(nLayers, nKvHeads, headDim, q, kvData(out.present_keys), kvData(out.present_values));
+    this.onPass?.({ forwardMs: performance.now() - started, runMs });
     return { stats, present };
   };
 
