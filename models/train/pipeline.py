@@ -32,10 +32,13 @@ def training_env(extra):
 
 def npm_install(dest, packages):
     os.makedirs(dest, exist_ok=True)
-    if os.path.isdir(os.path.join(dest, 'node_modules')):
-        return
-    with open(os.path.join(dest, 'package.json'), 'w') as f:
-        f.write('{"name":"corpus-seed","version":"0.0.0","private":true}')
+    if os.path.isdir(os.path.join(dest, 'node_modules')):  # an existing tree: add only what it lacks
+        packages = [p for p in packages if not os.path.exists(os.path.join(dest, 'node_modules', p, 'package.json'))]
+        if not packages:
+            return
+    if not os.path.exists(os.path.join(dest, 'package.json')):
+        with open(os.path.join(dest, 'package.json'), 'w') as f:
+            f.write('{"name":"corpus-seed","version":"0.0.0","private":true}')
     run(['npm', 'install', '--ignore-scripts', '--no-audit', '--no-fund', '--legacy-peer-deps', *packages],
         env={'ONNXRUNTIME_NODE_INSTALL': 'skip'}, cwd=dest)
 
