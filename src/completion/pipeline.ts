@@ -137,9 +137,14 @@ export function firstLineProbabilities(result: CompletionResult, text: string): 
   return probabilities;
 }
 
-/** The suggestion's confidence: see geometricMean and firstLineProbabilities. */
+/**
+ * The suggestion's confidence: the geometric mean of its first line's committed probabilities (geometricMean,
+ * firstLineProbabilities), times the probability that there is an answer at all, 1 − the model's first-pass belief
+ * that the answer is empty. The end guard never lets that belief end the answer, so it counts here instead: the
+ * model's best non-empty answer at a place where it expects nothing is shown only when asked for.
+ */
 export function answerConfidence(result: CompletionResult, text: string): number {
-  return geometricMean(firstLineProbabilities(result, text));
+  return geometricMean(firstLineProbabilities(result, text)) * (1 - (result.metrics.endAtStartProbability ?? 0));
 }
 
 /** Shown or held back. Explicit requests (dLLM: Trigger Completion) show any non-empty answer. */

@@ -86,7 +86,16 @@ export interface DecodeOutcome {
   firstCommitStep: number;
   /** block-causal: passes that only fill the cache (prompt prefill, finished blocks); not counted in nfe. */
   contextPasses: number;
+  /**
+   * The model's probability, on the first pass, that the answer ends at once (an end token first on the canvas);
+   * 0 when an end token was not its top prediction there. The end guard may not commit it, so it is reported.
+   */
+  endAtStartProbability: number;
 }
+
+/** The first pass's belief that the answer is empty: the top probability at the canvas start when it is an end token. */
+export const endAtStart = (stats: PositionStats | undefined, isEnd: (id: number) => boolean): number =>
+  (stats && isEnd(stats.tokenId) ? stats.p1 : 0);
 
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
@@ -136,6 +145,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
   let queryTokens = 0;
   let firstCommitStep = 0;
   let stopReason: StopReason = 'complete';
+  let endAtStartProbability = 0;
   const emptyPast = KvRows.empty(model.nLayers, model.nHeads, model.headDim, model.kvDtype);
 
   const committedPrefix = () => {
@@ -178,6 +188,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
       }
       const stats: PositionStats[] = result.stats;
       if (model.checkId) for (const st of stats) model.checkId(st.tokenId);
+      if (nfe === 1) endAtStartProbability = endAtStart(stats[0], isEnd);
       const masked = block.filter((t) => t === maskId).length;
       const stepCommits = policyStep(spec, thresholds, options, {
         tokens: block, maskId, stats, firstPass,
@@ -205,7 +216,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
   }
   return {
     canvas: sequence.slice(canvasStart, canvasEnd), nfe, stopReason, commits, commitsPerStep, queryTokens, cache,
-    firstCommitStep, contextPasses: 0,
+    firstCommitStep, contextPasses: 0, endAtStartProbability,
   };
 }
 
@@ -248,6 +259,7 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
   let queryTokens = 0;
   let firstCommitStep = 0;
   let stopReason: StopReason = 'complete';
+  let endAtStartProbability = 0;
   let cache = KvRows.empty(model.nLayers, model.nHeads, model.headDim, model.kvDtype);
   /** Statistics of the last row fed so far: what a shifted model predicts for the next position in feed order. */
   let carried: PositionStats | undefined;
@@ -297,6 +309,7 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
         return row >= 0 ? result.stats[outputRows.indexOf(row)] : carried!;
       });
       if (model.checkId) for (const st of stats) model.checkId(st.tokenId);
+      if (nfe === 1 && s === canvasStart) endAtStartProbability = endAtStart(stats[0], isEnd);
       const firstPass = pass === 0;
       const masked = block.filter((t) => t === maskId).length;
       const stepCommits = policyStep(spec, thresholds, options, {
@@ -328,6 +341,6 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
   }
   return {
     canvas: sequence.slice(canvasStart, canvasEnd), nfe, stopReason, commits, commitsPerStep, queryTokens,
-    cache: 'prefix', firstCommitStep, contextPasses,
+    cache: 'prefix', firstCommitStep, contextPasses, endAtStartProbability,
   };
 }

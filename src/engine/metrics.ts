@@ -43,6 +43,7 @@ export function requestMetrics(m: MetricsInput): RequestMetrics {
     committedPositions,
     queryTokens: outcome.queryTokens,
     ...(outcome.contextPasses ? { contextPasses: outcome.contextPasses } : {}),
+    ...(outcome.endAtStartProbability ? { endAtStartProbability: outcome.endAtStartProbability } : {}),
     prefixTokens: m.prefixTokens,
     suffixTokens: m.suffixTokens,
     truncatedPrefixChars: m.truncatedPrefixChars,

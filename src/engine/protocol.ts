@@ -192,6 +192,8 @@ export interface RequestMetrics {
   queryTokens: number;
   /** Block-causal models: passes that only fill the cache (prompt prefill, finished blocks), not counted in NFE. */
   contextPasses?: number;
+  /** First pass: the model's probability that the answer is empty (an end token first); 0 when not its top guess. */
+  endAtStartProbability?: number;
   /** Prompt tokens kept, and characters dropped by truncation around the cursor (0 = nothing dropped). */
   prefixTokens: number;
   suffixTokens: number;

@@ -97,3 +97,10 @@ test('runCompletion: a blank context asks the engine nothing', async () => {
 test('answerConfidence of an empty answer is 0', () => {
   assert.equal(answerConfidence(tokens([]), ''), 0);
 });
+
+test('answerConfidence counts the model\'s first-pass belief that the answer is empty', () => {
+  const answer = tokens([['x', 0.8], [' = 1', 0.8]]);
+  assert.ok(Math.abs(answerConfidence(answer, 'x = 1') - 0.8) < 1e-12);
+  answer.metrics = { ...answer.metrics, endAtStartProbability: 0.75 }; // it expected nothing here: the guard made it answer
+  assert.ok(Math.abs(answerConfidence(answer, 'x = 1') - 0.2) < 1e-12);
+});

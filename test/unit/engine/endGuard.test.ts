@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_THRESHOLDS, defaultDecodeOptions } from '../../../src/engine/defaults';
+import { endAtStart } from '../../../src/engine/decoder';
 import { policySpec, policyStep, type StepContext } from '../../../src/engine/policies';
 import { endAllowedAt, type EndGuard, guardedFallback, orderForEndGuard } from '../../../src/engine/rules/endGuard';
 import { TemporalState } from '../../../src/engine/rules/temporal';
@@ -89,4 +90,10 @@ test('statsFromTopK: when the top token ends the answer, the best other allowed 
   assert.deepEqual(s, { tokenId: 0, p1: 0.6, p2: 0.15, negEntropy: -1, content: { tokenId: 7, p1: 0.15 } });
   const plain = statsFromTopK([7, 0].map(BigInt), [0.6, 0.3], [-1], 2, 0, undefined, 0, new Set([0]));
   assert.equal(plain.content, undefined);
+});
+
+test('endAtStart: the first pass\'s probability of an empty answer, 0 when an end token is not the top guess', () => {
+  assert.equal(endAtStart(padAt(0.7, 12, 0.2), isEnd), 0.7);
+  assert.equal(endAtStart({ tokenId: 5, p1: 0.9, p2: 0.05, negEntropy: -1 }, isEnd), 0);
+  assert.equal(endAtStart(undefined, isEnd), 0);
 });
