@@ -96,6 +96,35 @@ class TinyRunTest(unittest.TestCase):
                 run(['bash', os.path.join(GPU, 'join.sh'), parts, os.path.join(tmp, 'bad'), tokenizer])
 
 
+class RunScriptTest(unittest.TestCase):
+    def test_run_sh_dry_run_on_cpu_comes_back_within_the_limits(self):
+        """gpu/run.sh end to end with DEVICE=cpu at a tiny size: what lands in $OUT joins back into a model."""
+        with tempfile.TemporaryDirectory() as tmp:
+            work, carry, out, joined = (os.path.join(tmp, d) for d in ('work', 'carry', 'out', 'joined'))
+            os.makedirs(work)
+            fake_work_dir(work)
+            run(['bash', os.path.join(GPU, 'pack_corpus.sh'), work, carry])
+            log = run(['bash', os.path.join(GPU, 'run.sh')],
+                      {'DEVICE': 'cpu', 'THREADS': '1', 'PY': sys.executable, 'CARRY': carry, 'OUT': out,
+                       'GPU_WORK': os.path.join(tmp, 'gpu-work'), 'DIM': '32', 'LAYERS': '1', 'HEADS': '2',
+                       'BATCH_TOKENS': '512', 'TRAIN_MINUTES': '0.02'})
+            self.assertIn('done:', log)
+            names = os.listdir(out)
+            self.assertLessEqual(len(names), 8)
+            self.assertTrue(all(os.path.getsize(os.path.join(out, n)) <= 16 * 2 ** 20 for n in names))
+            self.assertIn('run.log', names)
+            self.assertIn('resume.pt.part-00', names)  # a tiny checkpoint fits
+            run(['bash', os.path.join(GPU, 'join.sh'), out, joined, os.path.join(work, 'tokenizer.json')])
+            with open(os.path.join(joined, 'resume.pt'), 'wb') as f:  # the checkpoint joins the same way
+                for n in sorted(n for n in names if n.startswith('resume.pt.part-')):
+                    with open(os.path.join(out, n), 'rb') as part:
+                        f.write(part.read())
+            run(['sha256sum', '-c', os.path.join(out, 'SHA256SUMS.resume.pt')], cwd=joined)
+            self.assertIn('opt', torch.load(os.path.join(joined, 'resume.pt')))
+            with open(os.path.join(joined, 'config.json')) as f:
+                self.assertEqual(json.load(f)['name'], 'dllm-code-gpu')
+
+
 class PackCorpusTest(unittest.TestCase):
     def test_pack_round_trips_and_reports_the_size(self):
         with tempfile.TemporaryDirectory() as tmp:
