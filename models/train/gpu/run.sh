@@ -13,7 +13,7 @@ CARRY=${CARRY:-models/train/gpu/carry}
 PY=${PY:-python3}
 DEVICE=${DEVICE:-cuda}
 MAX_ONNX_BYTES=40000000
-OUT_LIMIT_BYTES=$((64 * 1024 * 1024)) OUT_LIMIT_FILES=8 PART_BYTES=$((15 * 1024 * 1024))
+OUT_LIMIT_BYTES=$((64 * 1024 * 1024)) OUT_LIMIT_FILES=8 PART_BYTES=${PART_BYTES:-$((15 * 1024 * 1024))}
 mkdir -p "$OUT" "$WORK"
 say() { echo "[run.sh +${SECONDS}s] $*"; }
 fail() { say "FAILED: $*"; exit 1; }
