@@ -2,10 +2,12 @@
 through an additive attention bias in training), with an inference path that the ONNX export uses: explicit position ids, a post-RoPE key/value cache, and in-graph top-k statistics for the
 requested positions only.
 """
-import math
+import math, os
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+USE_SDPA = hasattr(F, 'scaled_dot_product_attention') and os.environ.get('SDPA', '1') == '1'  # CUDA only; SDPA=0: off
 
 
 def rope_tables(max_len, head_dim, base=10000.0):
@@ -38,7 +40,7 @@ class Block(nn.Module):
         q, k, v = apply_rope(q, cos, sin), apply_rope(k, cos, sin), v.contiguous()
         keys = k if past_k is None else torch.cat([past_k, k], dim=2)
         values = v if past_v is None else torch.cat([past_v, v], dim=2)
-        if q.is_cuda and hasattr(F, 'scaled_dot_product_attention'):  # torch 2.x on a GPU: fused kernels
+        if q.is_cuda and USE_SDPA:  # torch 2.x on a GPU: fused kernels
             dt = values.dtype  # bf16 under autocast (RoPE's fp32 tables promote q and k to fp32)
             mask = None if attn_bias is None else attn_bias.to(dt)
             y = F.scaled_dot_product_attention(q.to(dt), keys.to(dt), values, attn_mask=mask)

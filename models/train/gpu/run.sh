@@ -54,11 +54,20 @@ say "corpus: $(ls -l "$WORK/data" | tail -n +2 | awk '{printf "%s %s  ", $9, $5}
 
 # 3. Train (train.py, block diffusion) until TRAIN_MINUTES of steps are done or DEADLINE_S is reached.
 DEADLINE_S=${DEADLINE_S:-480}
-(cd models/train && DEVICE=$DEVICE OBJECTIVE=bd BLOCK=${BLOCK:-4} DIM=${DIM:-448} LAYERS=${LAYERS:-11} HEADS=${HEADS:-7} \
-  LR=${LR:-1e-3} BATCH_TOKENS=${BATCH_TOKENS:-65536} MINUTES=${TRAIN_MINUTES:-7} EVAL_EVERY=${EVAL_EVERY:-500} \
-  SAVE_EVERY_S=${SAVE_EVERY_S:-60} DATA="$WORK/data" OUT="$WORK/ckpt" PYTHONUNBUFFERED=1 \
-  timeout $((DEADLINE_S - SECONDS)) $PY train.py)
-say "train.py exited with $? (124: stopped at the deadline; the last save is used)"
+train() {
+  (cd models/train && DEVICE=$DEVICE OBJECTIVE=bd BLOCK=${BLOCK:-4} DIM=${DIM:-448} LAYERS=${LAYERS:-11} HEADS=${HEADS:-7} \
+    LR=${LR:-1e-3} BATCH_TOKENS=${BATCH_TOKENS:-65536} MINUTES=${TRAIN_MINUTES:-7} EVAL_EVERY=${EVAL_EVERY:-500} \
+    SAVE_EVERY_S=${SAVE_EVERY_S:-60} DATA="$WORK/data" OUT="$WORK/ckpt" PYTHONUNBUFFERED=1 \
+    timeout $((DEADLINE_S - SECONDS)) $PY train.py)
+}
+train
+rc=$?
+say "train.py exited with $rc (124: stopped at the deadline; the last save is used)"
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ ! -f "$WORK/ckpt/latest.pt" ] && [ $SECONDS -lt 150 ]; then
+  say "an early failure: once more without SDPA (model.py's plain attention, as on the CPU)"
+  SDPA=0 train
+  say "train.py (SDPA=0) exited with $?"
+fi
 [ -f "$WORK/ckpt/latest.pt" ] || fail "no checkpoint was saved"
 
 # 4. Export as for the CPU model (export.py loads the checkpoint onto the CPU), then check size and onnxruntime.
