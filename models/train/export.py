@@ -6,7 +6,7 @@ and a numeric parity check of the ONNX graph against PyTorch (fp32 graph) and of
 
 Usage: export.py CHECKPOINT TOKENIZER_JSON OUT_DIR [--name NAME] [--fp32]
 """
-import argparse, json, os, shutil, sys
+import argparse, inspect, json, os, shutil, sys
 import numpy as np
 import onnx
 import torch
@@ -48,9 +48,11 @@ def export_fp32(model, path):
                'top_ids': {0: 'batch', 1: 'n_out'}, 'top_probs': {0: 'batch', 1: 'n_out'},
                'neg_entropy': {0: 'batch', 1: 'n_out'},
                'present_keys': {1: 'batch', 3: 'q_len'}, 'present_values': {1: 'batch', 3: 'q_len'}}
+    # torch >= 2.9 defaults to the dynamo exporter; the TorchScript one gives the graph quantize_int8 expects
+    legacy = {'dynamo': False} if 'dynamo' in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
         torch.onnx.export(graph, example_inputs(model), path, input_names=INPUTS, output_names=OUTPUTS,
-                          dynamic_axes=dynamic, opset_version=17, do_constant_folding=True)
+                          dynamic_axes=dynamic, opset_version=17, do_constant_folding=True, **legacy)
 
 
 def quantize_int8(src, dst):

@@ -2,10 +2,12 @@
 through an additive attention bias in training), with an inference path that the ONNX export uses: explicit position ids, a post-RoPE key/value cache, and in-graph top-k statistics for the
 requested positions only.
 """
-import math
+import math, os
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+USE_SDPA = hasattr(F, 'scaled_dot_product_attention') and os.environ.get('SDPA', '1') == '1'  # CUDA only; SDPA=0: off
 
 
 def rope_tables(max_len, head_dim, base=10000.0):
@@ -38,9 +40,15 @@ class Block(nn.Module):
         q, k, v = apply_rope(q, cos, sin), apply_rope(k, cos, sin), v.contiguous()
         keys = k if past_k is None else torch.cat([past_k, k], dim=2)
         values = v if past_v is None else torch.cat([past_v, v], dim=2)
-        scores = torch.matmul(q, keys.transpose(-1, -2)) * (1.0 / math.sqrt(hd))
-        att = (scores if attn_bias is None else scores + attn_bias).softmax(-1)
-        y = torch.matmul(att, values).transpose(1, 2).reshape(B, T, D)
+        if q.is_cuda and USE_SDPA:  # torch 2.x on a GPU: fused kernels
+            dt = values.dtype  # bf16 under autocast (RoPE's fp32 tables promote q and k to fp32)
+            mask = None if attn_bias is None else attn_bias.to(dt)
+            y = F.scaled_dot_product_attention(q.to(dt), keys.to(dt), values, attn_mask=mask)
+        else:  # CPU (torch 1.13 has no SDPA) and the ONNX export: exactly the original math
+            scores = torch.matmul(q, keys.transpose(-1, -2)) * (1.0 / math.sqrt(hd))
+            att = (scores if attn_bias is None else scores + attn_bias).softmax(-1)
+            y = torch.matmul(att, values)
+        y = y.transpose(1, 2).reshape(B, T, D)
         x = x + self.proj(y)
         x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
         return x, k, v
@@ -66,7 +74,7 @@ class DiffusionLM(nn.Module):
     def hidden(self, ids, position_ids=None, past_k=None, past_v=None, attn_bias=None):
         """Returns final hidden states [B, T, D] and this pass's per-layer keys/values. attn_bias: [T, T] additive."""
         if position_ids is None:
-            position_ids = torch.arange(ids.shape[1]).unsqueeze(0).expand(ids.shape[0], -1)
+            position_ids = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0).expand(ids.shape[0], -1)
         cos = self.cos[position_ids].unsqueeze(1)
         sin = self.sin[position_ids].unsqueeze(1)
         x = self.emb(ids)

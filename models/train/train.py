@@ -44,7 +44,14 @@ assert OBJECTIVE in ('mdlm', 'bd'), f'OBJECTIVE must be mdlm or bd, not {OBJECTI
 LENGTH_PHASES = [(0.65, {128: 0.15, 256: 0.85}), (1.0, {256: 0.3, 512: 0.7})]
 MAX_LEN = 1024
 
-torch.set_num_threads(int(env('THREADS', 2)))
+DEVICE = env('DEVICE', 'cuda' if torch.cuda.is_available() else 'cpu')  # batches are built on the CPU, then moved
+DEVICE_TYPE = torch.device(DEVICE).type  # 'cpu' or 'cuda': what autocast needs
+if DEVICE_TYPE == 'cpu':
+    torch.set_num_threads(int(env('THREADS', 2)))
+
+
+def to_device(*tensors):
+    return [x.to(DEVICE, non_blocking=True) for x in tensors]
 
 
 def newline_token_flags(tokenizer_json):
@@ -170,7 +177,7 @@ def bd_attention_bias(L, block):
         allow[:L, :L] = blk[:, None] == blk[None, :]
         allow[:L, L:] = blk[None, :] < blk[:, None]
         allow[L:, L:] = blk[None, :] <= blk[:, None]
-        _bias_cache[key] = torch.zeros(2 * L, 2 * L).masked_fill(~allow, float('-inf'))
+        _bias_cache[key] = torch.zeros(2 * L, 2 * L).masked_fill(~allow, float('-inf')).to(DEVICE)
     return _bias_cache[key]
 
 
@@ -196,6 +203,7 @@ def nll_bound(model, val, objective, block=BLOCK, seq_len=256, rows=192, passes=
     starts = g.integers(0, len(val) - seq_len, rows)
     x0_all = torch.from_numpy(np.stack([val[s:s + seq_len].astype(np.int64) for s in starts]))
     pos_all = torch.arange(seq_len).unsqueeze(0).expand(rows, -1)
+    x0_all, pos_all = to_device(x0_all, pos_all)
     total, tokens = 0.0, 0
     for p in range(passes):
         per_row = seq_len if objective == 'mdlm' else block  # one t per row, or one per block
@@ -203,10 +211,11 @@ def nll_bound(model, val, objective, block=BLOCK, seq_len=256, rows=192, passes=
         t = EPS + (1 - EPS) * g.permutation((g.random() + np.arange(n) / n) % 1.0).reshape(rows, -1)
         t = torch.from_numpy(np.repeat(t, per_row, axis=1)).float()
         masked_all = torch.from_numpy(g.random((rows, seq_len))) < t
+        t, masked_all = to_device(t, masked_all)
         for i in range(0, rows, 16):
             x0, pos, masked, tt = x0_all[i:i + 16], pos_all[i:i + 16], masked_all[i:i + 16], t[i:i + 16]
             xt = torch.where(masked, torch.full_like(x0, MASK_ID), x0)
-            with torch.autocast('cpu', dtype=torch.bfloat16):
+            with torch.autocast(DEVICE_TYPE, dtype=torch.bfloat16):
                 if objective == 'mdlm':
                     h, _, _ = model.hidden(xt, pos)
                 else:
@@ -231,11 +240,11 @@ def evaluate(model, val, seq_len=256, rows=64, ratios=(0.15, 0.5, 0.9)):
     x0 = torch.from_numpy(np.stack([val[s:s + seq_len].astype(np.int64) for s in starts]))
     out = {}
     for r in ratios:
-        masked = torch.from_numpy(g.random(x0.shape) < r)
+        x0, masked = to_device(x0, torch.from_numpy(g.random(x0.shape) < r))
         xt = torch.where(masked, torch.full_like(x0, MASK_ID), x0)
         ce_sum, hits, n = 0.0, 0, 0
         for i in range(0, rows, 16):
-            with torch.autocast('cpu', dtype=torch.bfloat16):
+            with torch.autocast(DEVICE_TYPE, dtype=torch.bfloat16):
                 h, _, _ = model.hidden(xt[i:i + 16])
                 logits = model.logits(h[masked[i:i + 16]]).float()
             tgt = x0[i:i + 16][masked[i:i + 16]]
@@ -259,7 +268,7 @@ def main():
     val = np.memmap(os.path.join(DATA, 'val.bin'), dtype=np.uint16, mode='r')
     has_newline = newline_token_flags(os.path.join(DATA, 'tokenizer.json'))
     vocab = len(has_newline)
-    model = DiffusionLM(vocab, DIM, LAYERS, HEADS, MAX_LEN)
+    model = DiffusionLM(vocab, DIM, LAYERS, HEADS, MAX_LEN).to(DEVICE)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.1}, {'params': no_decay, 'weight_decay': 0.0}],
@@ -267,11 +276,11 @@ def main():
     state = {'step': 0, 'tokens': 0, 'train_seconds': 0.0, 'seed': int(env('SEED', 0))}
     ckpt_path = os.path.join(OUT, 'latest.pt')
     if not os.path.exists(ckpt_path) and env('INIT'):
-        model.load_state_dict(torch.load(env('INIT'))['model'])
+        model.load_state_dict(torch.load(env('INIT'), map_location='cpu')['model'])
         state['init'] = env('INIT')
         print(json.dumps({'initialised_from': env('INIT')}), flush=True)
     if os.path.exists(ckpt_path):
-        ckpt = torch.load(ckpt_path)
+        ckpt = torch.load(ckpt_path, map_location='cpu')
         model.load_state_dict(ckpt['model'])
         opt.load_state_dict(ckpt['opt'])
         state = ckpt['state']
@@ -281,7 +290,7 @@ def main():
     rng = np.random.default_rng(state['seed'] + state['step'])
     print(json.dumps({'params_M': round(count_params(model) / 1e6, 2), 'dim': DIM, 'layers': LAYERS, 'heads': HEADS,
                       'vocab': vocab, 'train_tokens_M': round(len(train) / 1e6, 1), 'minutes': MINUTES,
-                      'cpu_minutes': CPU_MINUTES, 'objective': OBJECTIVE, 'block': BLOCK}), flush=True)
+                      'cpu_minutes': CPU_MINUTES, 'objective': OBJECTIVE, 'block': BLOCK, 'device': DEVICE}), flush=True)
     state.setdefault('objective', OBJECTIVE)
     state.setdefault('block', BLOCK)
     if (state['objective'], state['block']) != (OBJECTIVE, BLOCK):
@@ -302,13 +311,13 @@ def main():
         seq_len = int(rng.choice(list(phase), p=list(phase.values())))
         rows = max(1, BATCH_TOKENS // seq_len)
         if OBJECTIVE == 'bd':
-            x0, positions, masked, maskable, t = bd_batch(train, has_newline, seq_len, rows, BLOCK, rng)
+            x0, positions, masked, maskable, t = to_device(*bd_batch(train, has_newline, seq_len, rows, BLOCK, rng))
         else:
-            x0, masked, maskable, t = make_batch(train, has_newline, seq_len, rows, rng)
+            x0, masked, maskable, t = to_device(*make_batch(train, has_newline, seq_len, rows, rng))
         lr = lr_at(progress) * min(1.0, (state['step'] - state.get('step_offset', 0) + 1) / WARMUP)
         for group in opt.param_groups:
             group['lr'] = lr
-        with torch.autocast('cpu', dtype=torch.bfloat16):
+        with torch.autocast(DEVICE_TYPE, dtype=torch.bfloat16):
             if OBJECTIVE == 'bd':
                 loss, ce = bd_loss(model, x0, positions, masked, maskable, t, BLOCK)
             else:
