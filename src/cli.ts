@@ -59,6 +59,7 @@ const USAGE = `dLLM code engine CLI
   node dist/cli.js bench [--sets ${TASK_SETS.map((s) => s.name).join(',')}] [--limit N]
                          [--policies ${DEFAULT_VARIANTS.join(',')}]
                          [--model DIR] [--ep NAME] [--max-new-tokens N] [--shared DIR] [--out BENCHMARKS.md] [--json REPORT.json] [--as-inserted]
+                         [--end-rule ${END_RULES.join('|')}]
       Runs every policy over the same tasks and writes a markdown table (also printed).
       A policy may carry :factor (Fast-dLLM factor rule), @none|@prefix|@dual (cache) and #final (stop once the
       answer is fixed), then ~τ for the base threshold (sweeps: r2~0.7). --as-inserted scores the text Fill Block
@@ -563,7 +564,7 @@ export async function main(argv: string[]): Promise<number> {
         humanEval: values.shared ? path.resolve(values.shared, 'eval', 'human-eval-infilling') : defaultHumanEvalDir(),
         tsjs: values.tsjs ? path.resolve(values.tsjs) : repoTsjs,
       },
-      limit: positiveInt('limit', values.limit),
+      limit: positiveInt('limit', values.limit), endRule: endRuleOption(values['end-rule']),
       maxNewTokens: positiveInt('max-new-tokens', values['max-new-tokens']),
       asInserted: values['as-inserted'],
       log: (line) => process.stderr.write(`${line}\n`),

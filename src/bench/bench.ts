@@ -8,7 +8,8 @@ import { Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { executionProviderLine } from '../engine/session';
 import { isPolicyName } from '../engine/policies';
-import { CACHE_MODES, type CacheMode, type ExecutionProviderName, POLICY_NAMES, type PolicyName } from '../engine/protocol';
+import { CACHE_MODES, type CacheMode, type EndRule, type ExecutionProviderName, POLICY_NAMES, type PolicyName } from '../engine/protocol';
+import { endOptions } from '../completion/pipeline';
 import { programFor, runPython } from './humanEvalExec';
 import { editSimilarity, exactMatch, percentile } from './textMetrics';
 import { type InfillTask, spread, TASK_SETS, type TaskDirs } from './taskSets';
@@ -60,6 +61,8 @@ export interface BenchOptions {
   execTimeoutMs?: number;
   /** Score the text Fill Block would insert (the editor's post-filters applied) instead of the engine's answer. */
   asInserted?: boolean;
+  /** How answers end (default reference, the published samplers); behind-answer is what the editor asks for. */
+  endRule?: EndRule;
   log?: (line: string) => void;
   /** How the run was started, recorded in the report. */
   command?: string;
@@ -120,7 +123,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       await engine.complete({ id: 'warm-up', prefix: tasks[0].prefix, suffix: tasks[0].suffix, maxNewTokens, policy: 'fast-dllm' });
       for (const variant of options.variants) {
         const row = await runVariant(engine, spec.name, spec.executable, tasks, variant, maxNewTokens, execCache,
-          options.execTimeoutMs ?? 10_000, options.asInserted === true);
+          options.execTimeoutMs ?? 10_000, options.asInserted === true, options.endRule);
         rows.push(row);
         log(`  ${variant.label.padEnd(18)} NFE ${row.nfeMean.toFixed(1).padStart(5)}  tok/step ${row.tokensPerStep.toFixed(2)}  ` +
           `p50 ${row.p50Ms.toFixed(0)} ms  EM ${(100 * row.exactMatch).toFixed(1)}%  ES ${row.editSimilarity.toFixed(3)}` +
@@ -147,7 +150,7 @@ function sha256(file: string): string {
 }
 
 async function runVariant(engine: Engine, set: string, executable: boolean, tasks: InfillTask[], variant: Variant,
-  maxNewTokens: number, execCache: Map<string, boolean>, timeoutMs: number, asInserted: boolean): Promise<BenchRow> {
+  maxNewTokens: number, execCache: Map<string, boolean>, timeoutMs: number, asInserted: boolean, endRule?: EndRule): Promise<BenchRow> {
   const ms: number[] = [];
   let nfe = 0, committed = 0, em = 0, es = 0, errors = 0;
   let cache = '';
@@ -162,6 +165,7 @@ async function runVariant(engine: Engine, set: string, executable: boolean, task
         options: {
           ...(variant.cache ? { cache: variant.cache } : {}), ...(variant.factor ? { baseRule: 'factor' as const } : {}),
           stopWhenAnswerFinal: variant.stopWhenAnswerFinal,
+          ...(endRule ? endOptions(endRule) : {}),
         },
       });
       completion = asInserted
