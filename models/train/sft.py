@@ -22,7 +22,7 @@ The shipped model: two rounds (model card).
 
 Usage:
   sft.py tasks OUT_TASKS_JSONL [N] [SEED]                        (env LANGUAGES=python,... to pick files, KINDS)
-  sft.py trajectories MODEL_DIR TASKS_JSONL OUT_DIR              (needs `npm run build`)
+  sft.py trajectories MODEL_DIR TASKS_JSONL OUT_DIR              (needs `npm run build`; env END_RULE)
   sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env TASKS, REFERENCE, TRUTH_TRAJECTORIES, MINUTES, LR,
                                                                  REDUNDANT_WEIGHT)
 """
@@ -47,6 +47,7 @@ EARLY_ENDS = env('EARLY_ENDS', 'self')  # with REFERENCE=self: self (distil earl
 TRUTH_TRAJECTORIES = {os.path.abspath(p) for p in env('TRUTH_TRAJECTORIES', '').split(',') if p}
 LANGUAGES = [l for l in env('LANGUAGES', '').split(',') if l]  # `tasks`: only files in these languages
 TASKS = env('TASKS', os.path.join(HERE, 'work', 'sft', 'tasks.jsonl'))
+END_RULE = env('END_RULE', 'reference')  # `trajectories`: reference (published samplers) | behind-answer (the editor's)
 TAU = 0.9
 ROWS_PER_BATCH = 16
 MAX_LEN = 512
@@ -100,7 +101,7 @@ def run_trajectories(model_dir, tasks_path, out_dir):
             f.writelines(json.dumps(t) + '\n' for t in tasks if t['canvas'] == canvas)
         for policy in ('r2', 'fast-dllm'):
             subprocess.run(['node', 'dist/cli.js', 'infill', '--tasks', part, '--policy', policy, '--model', os.path.abspath(model_dir),
-                            '--max-new-tokens', str(canvas), '--trace', os.path.join(out_dir, f'traj-{policy}-{canvas}.jsonl'),
+                            '--max-new-tokens', str(canvas), '--end-rule', END_RULE, '--trace', os.path.join(out_dir, f'traj-{policy}-{canvas}.jsonl'),
                             '--out', os.path.join(out_dir, f'out-{policy}-{canvas}.jsonl')], check=True, cwd=root)
 
 
