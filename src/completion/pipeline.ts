@@ -66,7 +66,7 @@ export function prepareCompletion(cursor: CursorText, settings: Pick<PipelineSet
     fitted, shape,
     filterContext: {
       prefix: fitted.prefix, suffix: fitted.suffix, shape, languageId: cursor.languageId,
-      prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd,
+      prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd, cutInsideLines: true,
     },
   };
 }

@@ -22,6 +22,11 @@ export interface FilterContext {
   prefixIsFileStart?: boolean;
   /** The suffix reaches the end of the document (absent: it may have been cut). */
   suffixIsFileEnd?: boolean;
+  /**
+   * Inline suggestions: an unbalanced answer may also be cut inside a line, before a bracket or quote, since the user
+   * types on from there. Absent (Fill Block): only whole lines are kept.
+   */
+  cutInsideLines?: boolean;
 }
 
 export type PostFilter = (text: string, ctx: FilterContext) => string;
@@ -134,10 +139,14 @@ export const dropRestOfLineDuplicate: PostFilter = (text, ctx) => {
   return text;
 };
 
-/** Ways to shorten a completion, longest first: all of it, then up to each line break (kept), then nothing. */
-function wholeLineCuts(text: string): string[] {
-  const lineEnds = [...text.matchAll(/\n/g)].map((m) => m.index + 1).filter((end) => end < text.length);
-  return [text, ...lineEnds.reverse().map((end) => text.slice(0, end)), ''];
+/**
+ * Ways to shorten a completion, longest first: all of it, then up to each line break (kept) and, with
+ * `insideLines`, up to each bracket or quote (not kept), then nothing.
+ */
+export function balanceCuts(text: string, insideLines = false): string[] {
+  const ends = new Set([...text.matchAll(/\n/g)].map((m) => m.index + 1).filter((end) => end < text.length));
+  if (insideLines) for (const m of text.matchAll(/[([{"'`]/g)) if (m.index > 0) ends.add(m.index);
+  return [text, ...[...ends].sort((a, b) => b - a).map((end) => text.slice(0, end)), ''];
 }
 
 /**
@@ -162,8 +171,8 @@ function suffixBackAtIndent(suffix: string, indent: number, firstLineIsWhole: bo
  * unterminated strings, nor unclosed brackets: counted over the whole file when the suffix reaches its end, else the
  * brackets it leaves open must close by the first suffix line back at its indentation (`n = range(` before a
  * complete next line fails both). Past a cut-off suffix without such a line they may still close. The completion is
- * cut back to its longest whole-line start that passes, or dropped. While decoding it waits: the text may still
- * close what it opened.
+ * cut back to its longest whole-line start that passes (inline: or its longest start before a bracket or quote, so
+ * `n = range(` becomes `n = range`), or dropped. While decoding it waits: the text may still close what it opened.
  */
 export const keepSurroundingsBalanced: PostFilter = (text, ctx) => {
   if (!ctx.final || text === '') return text;
@@ -181,7 +190,7 @@ export const keepSurroundingsBalanced: PostFilter = (text, ctx) => {
     return broken + (reached && !reached.regionClosedAfter ? reached.regionLeftOpen : 0);
   };
   const allowed = breakage('');
-  return wholeLineCuts(text).find((cut) => breakage(cut) <= allowed) ?? '';
+  return balanceCuts(text, ctx.cutInsideLines).find((cut) => breakage(cut) <= allowed) ?? '';
 };
 
 /** Trailing whitespace is noise, except the newline before text right of the cursor (`{|}` → body, then `}`). */

@@ -21,6 +21,7 @@ interface Golden {
   /** Default true: a fixture's document is the whole file. */
   prefixIsFileStart?: boolean;
   suffixIsFileEnd?: boolean;
+  cutInsideLines?: boolean;
   expected: string;
 }
 
@@ -33,7 +34,7 @@ describe('post-filter golden fixtures (fixtures/postFilters.json)', () => {
     test(c.name, () => {
       const context = {
         ...ctx(c.document, c.shape, c.final ?? true), languageId: c.languageId, prefixIsFileStart: c.prefixIsFileStart ?? true,
-        suffixIsFileEnd: c.suffixIsFileEnd,
+        suffixIsFileEnd: c.suffixIsFileEnd, cutInsideLines: c.cutInsideLines,
       };
       assert.equal(applyPostFilters(c.completion, context), c.expected);
     });
