@@ -3,16 +3,19 @@
 //               code-server into the cache (toolchain.mjs; ~/.cache/dllm-code, DLLM_CACHE_DIR overrides)
 //   chromium    the browser Playwright drives: Debian's chromium (or CHROMIUM=/path)
 //   torch       the model recipe's Python stack for /usr/bin/python3 (Debian's python3-torch and friends)
+//   lavapipe    without a GPU: Mesa 25's software Vulkan into the cache, so the WebGPU tests run (lavapipe.mjs); where
+//               it cannot be had, those tests report a skip
 // Debian packages are installed with apt-get as root or with passwordless sudo; anywhere else (no root, no apt) set-up
 // stops at once with the command to run.
-//   node .ci/setup.mjs [codeServer] [chromium] [torch]     (no names: all of them)
+//   node .ci/setup.mjs [codeServer] [chromium] [torch] [lavapipe]     (no names: all of them)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ensureLavapipe } from './lavapipe.mjs';
 import { cacheDir, codeServerBin, ensureCodeServer, node24Bin } from './toolchain.mjs';
 
-export const NEEDS = ['codeServer', 'chromium', 'torch'];
+export const NEEDS = ['codeServer', 'chromium', 'torch', 'lavapipe'];
 
 /** Debian packages of each need, and a check that tells whether the need is met without looking at dpkg. */
 const DEBIAN = {
@@ -61,7 +64,7 @@ function apt(prefix, args) {
 
 /** Installs the Debian packages of `needs` that are not met yet; throws SetupError with the command when it cannot. */
 function ensureDebianPackages(needs) {
-  const unmet = needs.filter((n) => !DEBIAN[n].met());
+  const unmet = needs.filter((n) => DEBIAN[n] && !DEBIAN[n].met());
   if (unmet.length === 0) return;
   const prefix = aptPrefix();
   const packages = [...new Set(unmet.flatMap((n) => DEBIAN[n].packages))];
@@ -96,6 +99,10 @@ export async function setup(needs = NEEDS) {
     }
     log(`code-server ${codeServerBin()} (Node ${node24Bin()})`);
   }
+  if (needs.includes('lavapipe')) {
+    const why = ensureLavapipe();
+    if (why) log(`WebGPU tests without lavapipe: ${why}`);
+  }
 }
 
 /** What each test layer needs (stress: only the engine part when DLLM_STRESS_PARTS=engine). */
@@ -105,6 +112,7 @@ export function needsOfLayers(layers) {
   for (const layer of layers) {
     if (layer === 'integration' || layer === 'e2e') editorNeeds.forEach((n) => needs.add(n));
     if (layer === 'model') needs.add('torch');
+    if (layer === 'unit') needs.add('lavapipe');
     if (layer === 'stress') {
       const parts = (process.env.DLLM_STRESS_PARTS || 'engine,editor,untrusted').split(',');
       if (parts.some((p) => p !== 'engine')) editorNeeds.forEach((n) => needs.add(n));

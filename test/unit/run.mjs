@@ -2,6 +2,7 @@
 // No VS Code involved. Run `node esbuild.mjs --tests` first (test/run-all.mjs does).
 import fs from 'node:fs';
 import path from 'node:path';
+import { gpuPresent, lavapipeEnv } from '../../.ci/lavapipe.mjs';
 import { RESULTS_DIR, ROOT, findFiles, runStreaming, writeSummary } from '../support/layers.mjs';
 import { countTap, tapReporterArgs } from '../support/nodeTestCounts.mjs';
 
@@ -13,8 +14,12 @@ if (files.length === 0) {
 }
 const tapFile = path.join(RESULTS_DIR, `unit-${process.pid}.tap`);
 fs.mkdirSync(RESULTS_DIR, { recursive: true });
+// Without a GPU, the WebGPU tests run on lavapipe when set-up installed it (.ci/lavapipe.mjs).
+const vulkan = gpuPresent() ? undefined : lavapipeEnv();
+if (vulkan) console.log(`unit: WebGPU on lavapipe (VK_ICD_FILENAMES=${vulkan.VK_ICD_FILENAMES})`);
 const { code } = await runStreaming(process.execPath,
-  ['--enable-source-maps', '--test', ...tapReporterArgs(tapFile), ...files.map((f) => path.relative(ROOT, f))]);
+  ['--enable-source-maps', '--test', ...tapReporterArgs(tapFile), ...files.map((f) => path.relative(ROOT, f))],
+  { env: { ...process.env, ...vulkan } });
 const counts = countTap(tapFile);
 fs.rmSync(tapFile, { force: true });
 let { passed, failed } = counts;

@@ -1,10 +1,8 @@
 // GPU path: the same request on the WebGPU provider gives the same tokens as on the CPU.
+// Without a GPU, `npm test` runs it on Mesa 25's lavapipe, a software Vulkan device Dawn accepts (.ci/lavapipe.mjs
+// installs it into the cache; about 40× slower than the CPU provider; Debian 12's own Mesa 22 is rejected by Dawn).
+// By hand: node .ci/lavapipe.mjs prints the VK_ICD_FILENAMES and LD_LIBRARY_PATH to run this file with.
 // Skipped, with the reason printed, where onnxruntime finds no WebGPU adapter.
-// Without a GPU, Mesa 25's lavapipe (Debian bookworm-backports) is a real software Vulkan device Dawn accepts:
-//   apt-get download mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports; dpkg-deb -x each into DIR;
-//   point DIR/usr/share/vulkan/icd.d/lvp_icd.json's library_path at DIR/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so;
-//   VK_ICD_FILENAMES=that.json LD_LIBRARY_PATH=DIR/usr/lib/x86_64-linux-gnu node --test out/test/unit/engine/webgpu.model.test.js
-// (about 40× slower than the CPU provider; Debian bookworm's own Mesa 22 is rejected by Dawn).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Engine } from '../../../src/engine/engine';
@@ -37,9 +35,13 @@ test('webgpu: same tokens as the CPU provider', { skip: HAVE_MODEL ? false : NO_
     const ids = [config.bosId, ...Array.from({ length: 40 }, (_, i) => 100 + ((i * 37) % 3000)), ...Array(16).fill(config.maskId), 400, 401];
     const forward = { inputIds: ids, positions: ids.map((_, i) => i), past: KvRows.empty(config.nLayers, config.nHeads, config.headDim), outputRows: ids.map((_, i) => i) };
     const [g, c] = [await gpuSession.forward(forward), await cpuSession.forward(forward)];
+    // The agreement: an int8 graph quantizes its activations at run time, and the WebGPU kernels round them
+    // differently from the CPU's (measured on lavapipe: max |Δp1| 0.029, top-1 identical on all 59 rows); fp32
+    // graphs agree to 1e-2.
+    const tolerance = config.precision === 'fp32' ? 1e-2 : 5e-2;
     c.stats.forEach((s, i) => {
-      assert.ok(Math.abs(s.p1 - g.stats[i].p1) < 1e-2, `row ${i}: p1 ${g.stats[i].p1} vs ${s.p1}`);
-      if (s.p1 - s.p2 > 1e-2) assert.equal(g.stats[i].tokenId, s.tokenId, `row ${i}`);
+      assert.ok(Math.abs(s.p1 - g.stats[i].p1) < tolerance, `row ${i}: p1 ${g.stats[i].p1} vs ${s.p1}`);
+      if (s.p1 - s.p2 > tolerance) assert.equal(g.stats[i].tokenId, s.tokenId, `row ${i}`);
     });
     await Promise.all([gpuSession.release(), cpuSession.release()]);
     for (const policy of ['fast-dllm', 'r2'] as const) {
