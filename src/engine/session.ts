@@ -1,5 +1,7 @@
 // onnxruntime session: execution-provider choice with CPU fallback (and the reason), the load-time self-check against
 // config.json, and one forward pass in the graph contract of models/FORMAT.md.
+import fs from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_INTRA_OP_THREADS } from './defaults';
 import { EngineError } from './errors';
@@ -41,8 +43,42 @@ export function isExecutionProvider(name: unknown): name is ExecutionProviderNam
   return typeof name === 'string' && (EXECUTION_PROVIDERS as readonly string[]).includes(name);
 }
 
-/** Which providers to try for a setting. `auto` prefers CUDA when its build is installed, DirectML on Windows, else CPU. */
-export function chooseProviders(requested: ExecutionProviderName, platform: NodeJS.Platform = process.platform): ProviderChoice {
+/**
+ * `auto` sends a model this large (its graph files) to a hardware GPU: the bundled 11 MB model's CPU pass takes
+ * 7-48 ms, about what a GPU pass costs in launches and K/V copies, while a 0.5B model's CPU pass takes 0.2-1.5 s
+ * (README, bench-model). Smaller models stay on the CPU.
+ */
+export const AUTO_GPU_MIN_MODEL_BYTES = 64 * 1024 * 1024;
+
+/** What `auto` looks at besides the platform. */
+export interface AutoFacts {
+  modelBytes: number;
+  /** A hardware GPU is visible (a software Vulkan device such as lavapipe is not one: it is ~40× slower than the CPU). */
+  hardwareGpu: boolean;
+}
+
+/** Linux: a DRM render node or an NVIDIA device; Windows and macOS always have a GPU driver to ask. */
+export function hardwareGpuVisible(platform: NodeJS.Platform = process.platform): boolean {
+  if (platform !== 'linux') return true;
+  const dri = fs.existsSync('/dev/dri') && fs.readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  return dri || fs.existsSync('/dev/nvidia0');
+}
+
+/** Bytes of a model's graph and its external weights (`model.onnx.data` and the like). */
+export function modelBytesOf(modelFile: string): number {
+  const dir = path.dirname(modelFile);
+  const base = path.basename(modelFile);
+  return fs.readdirSync(dir).filter((f) => f === base || f.startsWith(`${base}.`) || f.startsWith(`${base}_`))
+    .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+/**
+ * Which providers to try for a setting. `auto`: a large model (AUTO_GPU_MIN_MODEL_BYTES) on a machine with a hardware
+ * GPU tries CUDA when its build is installed, else DirectML on Windows, CoreML on macOS or WebGPU, then the CPU; a
+ * small model, or no hardware GPU, runs on the CPU.
+ */
+export function chooseProviders(requested: ExecutionProviderName, platform: NodeJS.Platform = process.platform,
+  facts?: AutoFacts): ProviderChoice {
   if (!isExecutionProvider(requested)) {
     throw new EngineError('UNKNOWN_EP',
       `Unknown execution provider "${String(requested)}". Known: ${EXECUTION_PROVIDERS.join(', ')}.`);
@@ -56,8 +92,9 @@ export function chooseProviders(requested: ExecutionProviderName, platform: Node
     return undefined;
   };
   if (requested === 'auto') {
-    const auto = platform === 'win32' ? ['dml'] : backends.get('cuda') === true ? ['cuda'] : [];
-    return { candidates: [...auto.filter((ep) => !usable(ep)), 'cpu'] };
+    if (!facts || facts.modelBytes < AUTO_GPU_MIN_MODEL_BYTES || !facts.hardwareGpu) return { candidates: ['cpu'] };
+    const gpu = backends.get('cuda') === true ? ['cuda'] : platform === 'win32' ? ['dml'] : platform === 'darwin' ? ['coreml'] : ['webgpu'];
+    return { candidates: [...gpu.filter((ep) => !usable(ep)), 'cpu'] };
   }
   const reason = usable(requested);
   return reason ? { candidates: ['cpu'], unavailable: reason } : { candidates: requested === 'cpu' ? ['cpu'] : [requested, 'cpu'] };
@@ -154,7 +191,8 @@ export class ModelSession {
   }
 
   static async create(modelFile: string, config: ModelConfig, options: SessionOptions): Promise<ModelSession> {
-    const choice = chooseProviders(options.executionProvider);
+    const choice = chooseProviders(options.executionProvider, process.platform,
+      options.executionProvider === 'auto' ? { modelBytes: modelBytesOf(modelFile), hardwareGpu: hardwareGpuVisible() } : undefined);
     if (options.strictProvider && choice.unavailable) {
       throw new EngineError('UNKNOWN_EP', `Execution provider ${options.executionProvider} unavailable: ${choice.unavailable}.`);
     }
