@@ -6,7 +6,7 @@ import { isEndToken } from './modelConfig';
 import { type PolicySpec, policyStep } from './policies';
 import type { CacheMode, CommitRule, DecodeOptions, DecodeThresholds, StopReason } from './protocol';
 import { lladaSchedule, lladaStepsPerBlock } from './rules/lowConfidence';
-import type { EndGuard } from './rules/endGuard';
+import { countAnswerTokens, type EndGuard } from './rules/endGuard';
 import { blockEndsGeneration, keptSuffixPositions } from './rules/streaming';
 import { TemporalState } from './rules/temporal';
 import type { Commit } from './rules/types';
@@ -33,6 +33,8 @@ export interface DecodeModel {
   headDim: number;
   /** Called on every predicted id (e.g. to check it against the tokenizer). */
   checkId?: (id: number) => void;
+  /** Tokens whose text is only whitespace: the end guard does not count them as answer. */
+  isBlank?: (id: number) => boolean;
 }
 
 /** A commit placed on the canvas (index 0 = first canvas position). */
@@ -114,9 +116,12 @@ export const endTest = (model: DecodeModel) => {
   return (id: number) => isEndToken(ends, id);
 };
 
-/** The end guard a block's steps run under, when options.endRule asks for one. */
-export function endGuardFor(options: Pick<DecodeOptions, 'endRule' | 'minAnswerTokens'>, isEnd: (id: number) => boolean, offset: number): EndGuard | undefined {
-  return options.endRule === 'behind-answer' ? { isEnd, minAnswerTokens: options.minAnswerTokens, offset } : undefined;
+/** The end guard a block's steps run under, when options.endRule asks for one; `before` = the canvas before the block. */
+export function endGuardFor(options: Pick<DecodeOptions, 'endRule' | 'minAnswerTokens'>, model: Pick<DecodeModel, 'isBlank'>,
+  isEnd: (id: number) => boolean, before: ArrayLike<number>): EndGuard | undefined {
+  if (options.endRule !== 'behind-answer') return undefined;
+  const { isBlank } = model;
+  return { isEnd, isBlank, minAnswerTokens: options.minAnswerTokens, answerBefore: countAnswerTokens(before, isEnd, isBlank) };
 }
 
 /**
@@ -197,7 +202,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
         queryMasked: masked + kept.length,
         queryLength: block.length + kept.length,
         temporal, offset: s - canvasStart,
-        endGuard: endGuardFor(options, isEnd, s - canvasStart),
+        endGuard: endGuardFor(options, model, isEnd, sequence.subarray(canvasStart, s)),
       }).map((c) => ({ ...c, index: c.index + s - canvasStart, step: nfe }));
       if (stepCommits.length === 0) throw new Error(`decoder made no progress at step ${nfe} (policy ${spec.name})`);
       if (firstCommitStep === 0) firstCommitStep = nfe;
@@ -318,7 +323,7 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
         quota: Math.max(1, schedule[pass] ?? masked),
         queryMasked: masked, queryLength: block.length,
         temporal, offset: s - canvasStart,
-        endGuard: endGuardFor(options, isEnd, s - canvasStart),
+        endGuard: endGuardFor(options, model, isEnd, sequence.subarray(canvasStart, s)),
       }).map((cm) => ({ ...cm, index: cm.index + s - canvasStart, step: nfe }));
       if (stepCommits.length === 0) throw new Error(`decoder made no progress at step ${nfe} (policy ${spec.name})`);
       if (firstCommitStep === 0) firstCommitStep = nfe;

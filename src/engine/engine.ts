@@ -129,6 +129,7 @@ export class Engine {
       logitShift: config.logitShift, attention: config.attention, blockSize: config.blockSize, kvDtype: session.kvDtype,
       kvCache: config.kvCache, nLayers: config.nLayers, nHeads: config.nKvHeads, headDim: config.headDim,
       checkId: (id) => tokenizer.checkId(id),
+      isBlank: (id) => tokenizer.tokenText(id).trim() === '',
     };
   }
 

@@ -216,7 +216,7 @@ export async function decodeJoint(model: DecodeModel, params: JointDecodeParams)
         queryMasked: masked + kept.length,
         queryLength: block.length + kept.length,
         temporal: st.temporal, offset: s - st.region.start,
-        endGuard: endGuardFor(options, isEnd, s - st.region.start),
+        endGuard: endGuardFor(options, model, isEnd, sequence.subarray(st.region.start, s)),
       });
       if (made.length === 0) throw new Error(`joint decoder made no progress in region ${st.index} at step ${nfe} (policy ${spec.name})`);
       st.pass++;

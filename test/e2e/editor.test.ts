@@ -24,7 +24,10 @@ async function ghostText(page: Page): Promise<string> {
   return extra.length ? [inline, ...extra].join('\n') : inline;
 }
 
-const decoding = (page: Page) => page.locator(`${STATUS_ITEM} .codicon-loading`).count().then((n) => n > 0);
+/** The dLLM status item shows `$(loading~spin)` while a request decodes (its label's icon name; the item always holds a
+ * hidden progress codicon, so the icon element itself says nothing). */
+const decoding = (page: Page) => page.locator('.statusbar-item[id$="dllm.status"]').first().getAttribute('aria-label')
+  .then((label) => /^\s*loading/.test(label ?? ''));
 
 /** Ctrl+G "line:column" (1-based). */
 async function goTo(page: Page, line: number, column: number): Promise<void> {
@@ -80,7 +83,10 @@ suite('dLLM editor features (code-server, installed VSIX, bundled model)', () =>
     await closePage(page);
   });
 
-  test('inline: at fib.py after `if n` the ghost text appears and grows while the model decodes', async function () {
+  /** The distinct ghost texts the screen showed after the trigger, in order (set by the first inline test). */
+  let seen: string[] = [];
+
+  test('inline: at fib.py after `if n` the ghost text appears and ends with what the model decodes', async function () {
     if (!ghost.final.trim()) {
       // Still ask, as the user would, so that the stats panel and status bar below have a request to show.
       await openFile(page, ghost.file);
@@ -96,7 +102,6 @@ suite('dLLM editor features (code-server, installed VSIX, bundled model)', () =>
     await goTo(page, line, column);
     await screenshot(page, 'e2e-inline-0-before');
     await page.keyboard.press('Alt+Backslash'); // dLLM: Trigger Completion
-    const seen: string[] = [];
     let stableSince = Date.now();
     const t0 = Date.now();
     while (Date.now() - t0 < 60_000) {
@@ -110,12 +115,27 @@ suite('dLLM editor features (code-server, installed VSIX, bundled model)', () =>
       await page.waitForTimeout(20);
     }
     await screenshot(page, 'e2e-inline-4-ghost-final');
-    console.log(`    ghost text over time: ${JSON.stringify(seen.map(normalize))}`);
-    assert.ok(seen.length >= Math.min(2, ghost.growth.length), `the ghost text did not grow on screen: ${JSON.stringify(seen)} (engine: ${JSON.stringify(ghost.growth)})`);
+    console.log(`    ghost text over time: ${JSON.stringify(seen.map(normalize))} (the engine here: ${JSON.stringify(ghost.growth)} over ${ghost.growthSpanMs.toFixed(0)} ms)`);
+    assert.ok(seen.length > 0, 'no ghost text appeared');
     for (let i = 1; i < seen.length; i++) {
       assert.ok(normalize(seen[i]).length > normalize(seen[i - 1]).length, `the ghost text only grows: ${JSON.stringify(seen)}`);
     }
     assert.equal(normalize(seen[seen.length - 1]), normalize(ghost.final), 'ends with what the model decodes for this context');
+  });
+
+  test('inline: the ghost text at fib.py after `if n` grows on screen while the model decodes', function () {
+    if (!ghost.final.trim()) {
+      knownFailureHere(this, 'no ghost text to watch: the bundled model answers nothing after `if n`');
+      return;
+    }
+    // The editor redraws at most every REFRESH_THROTTLE_MS (120 ms); a growth shorter than a few of those is drawn once.
+    if (ghost.growth.length < 2 || ghost.growthSpanMs < 500) {
+      knownFailureHere(this, `the bundled model decodes this answer in too few steps to watch it grow: ${ghost.growth.length} ` +
+        `growth state(s) within ${ghost.growthSpanMs.toFixed(0)} ms (engine here); the growth itself is tested with a scripted engine (test/integration/progressive.test.ts)`,
+        `screen: ${JSON.stringify(seen.map(normalize))}`);
+      return;
+    }
+    assert.ok(seen.length >= 2, `the ghost text did not grow on screen: ${JSON.stringify(seen)} (engine: ${JSON.stringify(ghost.growth)})`);
   });
 
   test('inline: Tab accepts the ghost text and the saved file contains it', async function () {

@@ -28,6 +28,8 @@ export interface GhostProbe extends CodeContext {
   policy: PolicyName;
   /** Distinct non-empty texts the ghost text shows while decoding, in order (post-filtered stable prefixes). */
   growth: string[];
+  /** Milliseconds from the first growth state to the last one here (how long the growth lasts on screen at most). */
+  growthSpanMs: number;
   /** The completion as shown at the end. */
   final: string;
 }
@@ -76,16 +78,21 @@ export class ModelProbe {
       prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd,
     });
     const growth: string[] = [];
+    const grownAt: number[] = [];
     const result = await this.engine.complete(
       request(`probe-${++this.n}`, policy, fitted.prefix, fitted.suffix, DEFAULT_SETTINGS.maxNewTokens, shape === 'singleLine'),
       {
         onStep: (e) => {
           const shown = filter(e.stablePrefix, false);
-          if (shown && shown !== growth[growth.length - 1] && shown.length > (growth[growth.length - 1]?.length ?? 0)) growth.push(shown);
+          if (shown && shown !== growth[growth.length - 1] && shown.length > (growth[growth.length - 1]?.length ?? 0)) {
+            growth.push(shown);
+            grownAt.push(performance.now());
+          }
         },
       },
     );
-    return { ...c, policy, growth, final: filter(result.completion, true) };
+    const growthSpanMs = grownAt.length ? grownAt[grownAt.length - 1] - grownAt[0] : 0;
+    return { ...c, policy, growth, growthSpanMs, final: filter(result.completion, true) };
   }
 
   /** What Fill Block would write at the placeholder `c` (prefix ends right before it) under `policy`. */

@@ -1,5 +1,5 @@
 // End-token guard ("behind a decided answer"): an end token (PAD, EOS) may be committed at a position only when every
-// position before it in the canvas is decided and at least `minAnswerTokens` positions come before it. Content
+// position before it in the canvas is decided and at least `minAnswerTokens` of them hold more than whitespace. Content
 // tokens are committed exactly as the reference rules decide; only end commits wait. Without it, a model with a strong
 // padding prior commits the canvas tail as PAD first and then eats the answer from the right (issue 17).
 import type { PositionStats } from '../stats';
@@ -7,17 +7,31 @@ import type { Commit } from './types';
 
 export interface EndGuard {
   isEnd: (id: number) => boolean;
-  /** Canvas positions that must hold content before any end token (1 = never an empty answer). */
+  /** Tokens that are only whitespace (or nothing): they do not count as answer. Default: none. */
+  isBlank?: (id: number) => boolean;
+  /** Tokens, not blank, that must come before any end token (1 = never an empty or whitespace-only answer). */
   minAnswerTokens: number;
-  /** Canvas index of the block's first position (earlier blocks are decided: blocks run in order). */
-  offset: number;
+  /** Answer tokens (not blank) in the canvas before this block (earlier blocks are decided: blocks run in order). */
+  answerBefore: number;
+}
+
+/** Answer tokens (neither blank nor end) in `tokens` before the first end token. */
+export function countAnswerTokens(tokens: ArrayLike<number>, isEnd: (id: number) => boolean, isBlank?: (id: number) => boolean): number {
+  let n = 0;
+  for (let i = 0; i < tokens.length && !isEnd(tokens[i]); i++) if (!isBlank?.(tokens[i])) n++;
+  return n;
 }
 
 /** May an end token be committed at block position `index` given the block's current tokens? */
 export function endAllowedAt(tokens: ArrayLike<number>, maskId: number, index: number, guard: EndGuard): boolean {
-  if (guard.offset + index < guard.minAnswerTokens) return false;
-  for (let i = 0; i < index; i++) if (tokens[i] === maskId) return false;
-  return true;
+  let answer = guard.answerBefore;
+  for (let i = 0; i < index; i++) {
+    const t = tokens[i];
+    if (t === maskId) return false;
+    if (guard.isEnd(t)) return true; // the answer has already ended here
+    if (!guard.isBlank?.(t)) answer++;
+  }
+  return answer >= guard.minAnswerTokens;
 }
 
 /** Content commits first (in rule order), then end commits left to right, so an end right behind a content token

@@ -4,14 +4,17 @@ import { test } from 'node:test';
 import { DEFAULT_THRESHOLDS, defaultDecodeOptions } from '../../../src/engine/defaults';
 import { endAtStart } from '../../../src/engine/decoder';
 import { policySpec, policyStep, type StepContext } from '../../../src/engine/policies';
-import { endAllowedAt, type EndGuard, guardedFallback, orderForEndGuard } from '../../../src/engine/rules/endGuard';
+import { countAnswerTokens, endAllowedAt, type EndGuard, guardedFallback, orderForEndGuard } from '../../../src/engine/rules/endGuard';
 import { TemporalState } from '../../../src/engine/rules/temporal';
 import { type PositionStats, statsFromTopK } from '../../../src/engine/stats';
 import { MASK, blockTokens, exact } from './helpers';
 
 const PAD = 0;
 const isEnd = (id: number) => id === PAD;
-const guard = (minAnswerTokens = 1, offset = 0): EndGuard => ({ isEnd, minAnswerTokens, offset });
+const SPACE = 3;
+const NEWLINE = 4;
+const isBlank = (id: number) => id === SPACE || id === NEWLINE;
+const guard = (minAnswerTokens = 1, answerBefore = 0): EndGuard => ({ isEnd, isBlank, minAnswerTokens, answerBefore });
 
 /** PAD predicted at position i with p, the best content token `content` behind it. */
 const padAt = (p: number, content: number, pc: number): PositionStats => ({ tokenId: PAD, p1: p, p2: pc, negEntropy: -1, content: { tokenId: content, p1: pc } });
@@ -68,6 +71,18 @@ test('minimum answer length: the first position never takes an end token, even w
   assert.equal(endAllowedAt(blockTokens(['m']), MASK, 0, guard(0)), true);
   assert.equal(endAllowedAt(blockTokens(['m']), MASK, 0, guard(1)), false);
   assert.equal(endAllowedAt(blockTokens(['m']), MASK, 0, guard(1, 3)), true, 'a later block is past the minimum');
+});
+
+test('minimum answer length: whitespace is not an answer, so no end token behind spaces and line breaks only', () => {
+  assert.equal(endAllowedAt(blockTokens([SPACE, SPACE, NEWLINE, 'm']), MASK, 3, guard(1)), false);
+  assert.equal(endAllowedAt(blockTokens([SPACE, 9, NEWLINE, 'm']), MASK, 3, guard(1)), true);
+  assert.equal(endAllowedAt(blockTokens([SPACE, 'm']), MASK, 1, guard(1, 1)), true, 'answer in an earlier block counts');
+  assert.equal(endAllowedAt(blockTokens([SPACE, PAD, 'm']), MASK, 2, guard(1)), true, 'behind an end the answer is over');
+  // the canvas holds "  \n" and the model wants PAD next: its best content token goes in instead
+  const tokens = blockTokens([SPACE, SPACE, NEWLINE, 'm', 'm']);
+  const commits = step('r2', tokens, [...exact([[SPACE, 1], [SPACE, 1], [NEWLINE, 1]]), padAt(0.97, 21, 0.02), padAt(0.98, 22, 0.01)], guard(1));
+  assert.deepEqual(commits.map((c) => [c.index, c.tokenId, c.rule]), [[3, 21, 'end-guard']]);
+  assert.equal(countAnswerTokens([SPACE, 9, NEWLINE, 10, PAD, 11], isEnd, isBlank), 2);
 });
 
 test('fallback: an end token at the first masked position still goes in when no content token is known', () => {
