@@ -1,10 +1,11 @@
 // bench-model: what one forward pass of a model folder costs on an execution provider. Per-pass latency at canvas
 // 32 / 64 / 128 with each cache mode over a fixed ~400-token code context, the bytes each pass copies into and out
-// of onnxruntime, the share of a real decode step spent outside session.run, load time and peak memory.
+// of onnxruntime (measured: the host tensors of each pass; K/V kept on the device are not copied), the share of a real
+// decode step spent outside session.run, load time and peak memory.
 // The passes go through the engine's own ModelSession.forward, fed as the decoder feeds the first block of a canvas.
 import { DEFAULT_MAX_NEW_TOKENS } from '../engine/defaults';
 import { Engine, type LoadedModel } from '../engine/engine';
-import { KvRows } from '../engine/kvcache';
+import { type KvCache, KvRows } from '../engine/kvcache';
 import type { CacheMode, ExecutionProviderName, PolicyName } from '../engine/protocol';
 import { executionProviderLine, type ForwardRequest, type PassTiming } from '../engine/session';
 import { percentile } from './textMetrics';
@@ -28,6 +29,8 @@ export interface ModelBenchOptions {
   warmUp?: number;
   /** Timed decodes of one request for the outside-session.run share (default 3, after one warm-up). */
   stepRequests?: number;
+  /** 'host' copies K/V through JavaScript even where they could stay on the device (to compare the two). */
+  kvPlacement?: 'auto' | 'host';
   log?: (line: string) => void;
   command?: string;
 }
@@ -43,7 +46,7 @@ export interface PassCost {
   medianMs: number;
   p95Ms: number;
   runMedianMs: number;
-  /** Bytes of the input tensors (past K/V included) and of the output tensors (present K/V included). */
+  /** Bytes of the host tensors fed to and read from session.run (K/V included unless they stay on the device). */
   bytesIn: number;
   bytesOut: number;
 }
@@ -75,6 +78,8 @@ export interface ModelBenchReport {
   /** What the byte columns are on this provider. */
   bytesMeaning: string;
   kvDtype: string;
+  /** Where K/V live between passes: 'device' (never copied) or 'host' (through JavaScript every pass). */
+  kvPlacement: 'host' | 'device';
   shape: { nLayers: number; nKvHeads: number; headDim: number; topK: number; blockSize: number };
   context: { source?: string; prefixTokens: number; suffixTokens: number };
   passes: number;
@@ -115,38 +120,44 @@ function fixedContext(model: LoadedModel, text: string, maxCanvas: number) {
 }
 
 /** The three feeds of a canvas's first block: everything (none), block to end (prefix), the block alone (dual). */
-function feedsFor(model: LoadedModel, sequence: number[], canvasStart: number, full: KvRows): Map<CacheMode, ForwardRequest> {
+async function feedsFor(model: LoadedModel, sequence: number[], canvasStart: number, full: KvCache): Promise<Map<CacheMode, ForwardRequest>> {
   const { logitShift, blockSize } = model.config;
   const all = range(0, sequence.length);
   const blockEnd = Math.min(canvasStart + blockSize, sequence.length);
   const queryStart = Math.max(0, canvasStart - logitShift); // shifted models also feed the token before the block
-  const request = (query: number[]): ForwardRequest => {
+  const request = async (query: number[]): Promise<ForwardRequest> => {
     const inQuery = new Set(query);
     const rowOf = new Map(query.map((p, i) => [p, i]));
     return {
       inputIds: query.map((p) => sequence[p]), positions: query,
-      past: full.select(all.filter((p) => !inQuery.has(p))),
+      past: await full.pick(all.filter((p) => !inQuery.has(p))),
       outputRows: range(canvasStart, blockEnd).map((p) => rowOf.get(Math.max(0, p - logitShift)) ?? rowOf.get(p)!),
     };
   };
   return new Map<CacheMode, ForwardRequest>([
-    ['none', request(all)],
-    ['prefix', request(all.filter((p) => p >= queryStart))],
-    ['dual', request(range(queryStart, blockEnd))],
+    ['none', await request(all)],
+    ['prefix', await request(all.filter((p) => p >= queryStart))],
+    ['dual', await request(range(queryStart, blockEnd))],
   ]);
 }
 
 async function timePasses(model: LoadedModel, feed: ForwardRequest, warmUp: number, passes: number) {
   const runMs: number[] = [];
   const forwardMs: number[] = [];
+  let bytesIn = 0;
+  let bytesOut = 0;
   for (let i = 0; i < warmUp; i++) await model.session.forward(feed);
-  model.session.onPass = (t: PassTiming) => { runMs.push(t.runMs); forwardMs.push(t.forwardMs); };
+  model.session.onPass = (t: PassTiming) => {
+    runMs.push(t.runMs);
+    forwardMs.push(t.forwardMs);
+    ({ hostBytesIn: bytesIn, hostBytesOut: bytesOut } = t);
+  };
   try {
     for (let i = 0; i < passes; i++) await model.session.forward(feed);
   } finally {
     model.session.onPass = undefined;
   }
-  return { medianMs: median(forwardMs), p95Ms: percentile(forwardMs, 95), runMedianMs: median(runMs) };
+  return { medianMs: median(forwardMs), p95Ms: percentile(forwardMs, 95), runMedianMs: median(runMs), bytesIn, bytesOut };
 }
 
 /** Decodes one request with the engine (as infill does) and splits its wall time around session.run. */
@@ -178,13 +189,13 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRep
   const log = o.log ?? (() => undefined);
   const passes = o.passes ?? 10;
   const warmUp = o.warmUp ?? 2;
-  const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider });
+  const engine = new Engine({ modelDir: o.modelDir, executionProvider: o.executionProvider }, { kvPlacement: o.kvPlacement });
   try {
     const model = await engine.load();
-    log(executionProviderLine(o.executionProvider, model.session));
+    log(`${executionProviderLine(o.executionProvider, model.session)}; K/V on the ${model.session.kvPlacement}` +
+      `${model.session.kvHostReason ? ` (${model.session.kvHostReason})` : ''}`);
     const { config, session, tokenizer } = model;
     const shape = { nLayers: config.nLayers, nKvHeads: config.nKvHeads, headDim: config.headDim, topK: config.topK, blockSize: config.blockSize };
-    const kvBytes = session.kvDtype === 'float16' ? 2 : 4;
     const canvases = BENCH_CANVASES.filter((c) => c <= config.maxLength / 2);
     const context = fixedContext(model, o.contextText, Math.max(...canvases));
     const rows: PassCost[] = [];
@@ -192,14 +203,14 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRep
       const sequence = [...context.prefixIds, ...Array<number>(canvas).fill(config.maskId), ...context.suffixIds];
       // The K/V the cached modes take as past: those of a full pass over the sequence, as the decoder keeps them.
       const full = await session.forward({
-        inputIds: sequence, positions: range(0, sequence.length), past: emptyPast(model), outputRows: [0],
+        inputIds: sequence, positions: range(0, sequence.length), past: emptyPast(model), outputRows: [0], keepPresent: true,
       });
-      for (const [cache, feed] of feedsFor(model, sequence, context.prefixIds.length, full.present)) {
+      const feeds = await feedsFor(model, sequence, context.prefixIds.length, full.present);
+      full.present.release();
+      for (const [cache, feed] of feeds) {
         const timing = await timePasses(model, feed, warmUp, passes);
-        const row: PassCost = {
-          canvas, cache, fedTokens: feed.inputIds.length, pastTokens: feed.past.length, ...timing,
-          ...passBytes(shape, kvBytes, feed.inputIds.length, feed.past.length, feed.outputRows.length),
-        };
+        feed.past.release();
+        const row: PassCost = { canvas, cache, fedTokens: feed.inputIds.length, pastTokens: feed.past.length, ...timing };
         rows.push(row);
         log(`canvas ${canvas} ${cache.padEnd(6)} fed ${row.fedTokens} past ${row.pastTokens}: median ${row.medianMs.toFixed(1)} ms, p95 ${row.p95Ms.toFixed(1)} ms`);
       }
@@ -207,13 +218,16 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRep
     const prefixText = tokenizer.decode(context.prefixIds.slice(context.hasBos ? 1 : 0));
     const step = await stepShare(engine, model, prefixText, tokenizer.decode(context.suffixIds), o.stepRequests ?? 3);
     const onCpu = session.executionProvider === 'cpu';
+    const onDevice = session.kvPlacement === 'device';
     return {
       model: config.name, modelDir: o.modelDir, requestedExecutionProvider: o.executionProvider,
       executionProvider: session.executionProvider, fallbackReason: session.fallbackReason ?? null,
       bytesMeaning: onCpu
         ? 'host memory: on the CPU EP nothing crosses a bus; these are the bytes copied into and out of onnxruntime per pass'
-        : `host → ${session.executionProvider} device (in) and back (out) per pass: every K/V row goes through JavaScript`,
-      kvDtype: session.kvDtype, shape,
+        : onDevice
+          ? `host → ${session.executionProvider} device (in) and back (out) per pass: ids, positions and the block's statistics; K/V stay on the device`
+          : `host → ${session.executionProvider} device (in) and back (out) per pass: every K/V row goes through JavaScript`,
+      kvDtype: session.kvDtype, kvPlacement: session.kvPlacement, shape,
       context: { source: o.contextSource, prefixTokens: context.prefixIds.length, suffixTokens: context.suffixIds.length },
       passes, warmUp, loadMs: model.loadMs, peakRssMb: process.resourceUsage().maxRSS / 1024, rows, step,
       date: new Date().toISOString().slice(0, 10), command: o.command,
@@ -236,7 +250,7 @@ export function modelBenchMarkdown(r: ModelBenchReport): string {
   return [
     `bench-model \`${r.model}\` on ${where}, ${r.date}${r.command ? ` (\`${r.command}\`)` : ''}. ` +
       `Context: ${r.context.prefixTokens} tokens before the canvas and ${r.context.suffixTokens} after it` +
-      `${r.context.source ? ` (from \`${r.context.source}\`)` : ''}; block ${r.shape.blockSize}; K/V ${r.kvDtype}; ` +
+      `${r.context.source ? ` (from \`${r.context.source}\`)` : ''}; block ${r.shape.blockSize}; K/V ${r.kvDtype} on the ${r.kvPlacement}; ` +
       `${r.passes} timed passes after ${r.warmUp} warm-up. Load ${r.loadMs.toFixed(0)} ms, peak RSS ${r.peakRssMb.toFixed(0)} MB. ` +
       `Bytes: ${r.bytesMeaning}.`,
     '',

@@ -1,7 +1,7 @@
 // The step loop: semi-autoregressive blocks over the canvas, one forward pass per step (with the block KV cache when
 // asked), the policy's rules on the block's statistics, step events, and the stop conditions.
 import { canvasBlocks } from './canvas';
-import { type KvDtype, KvRows } from './kvcache';
+import { type KvCache, type KvDtype, KvRows } from './kvcache';
 import { isEndToken } from './modelConfig';
 import { type PolicySpec, policyStep } from './policies';
 import type { CacheMode, CommitRule, DecodeOptions, DecodeThresholds, StopReason } from './protocol';
@@ -165,7 +165,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
     // With a logit shift, position p reads row p − 1, so cached passes also feed the token before the block.
     const queryStart = Math.max(0, s - logitShift);
     const schedule = spec.base === 'low-confidence' ? lladaSchedule(blockMasks[b], Math.max(1, lladaBlockSteps[b])) : [];
-    let past = emptyPast;
+    let past: KvCache = emptyPast;
     let cachedQuery: number[] = visible;
     let pass = 0;
     while (block.includes(maskId)) {
@@ -181,6 +181,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
         positions: query,
         past: firstPass ? emptyPast : past,
         outputRows: range(s, e).map((p) => rowOf.get(Math.max(0, p - logitShift)) ?? rowOf.get(p)!),
+        keepPresent: firstPass && cache !== 'none',
       };
       const result = await model.forward(request);
       nfe++;
@@ -189,7 +190,8 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
         // Keep the K/V of everything that later passes do not feed.
         cachedQuery = cache === 'prefix' ? visible.filter((p) => p >= queryStart) : range(queryStart, e);
         const inQuery = new Set(cachedQuery);
-        past = result.present.select(visible.flatMap((p, row) => (inQuery.has(p) ? [] : [row])));
+        past = await result.present.pick(visible.flatMap((p, row) => (inQuery.has(p) ? [] : [row])));
+        result.present.release();
       }
       const stats: PositionStats[] = result.stats;
       if (model.checkId) for (const st of stats) model.checkId(st.tokenId);
@@ -213,6 +215,7 @@ export async function decode(model: DecodeModel, params: DecodeParams): Promise<
       const final = params.answerIsFinal?.(committedPrefix());
       if (final) { stopReason = final; break decoding; }
     }
+    past.release(); // the next block's first pass feeds everything again
     if (spec.streaming && b < blocks.length - 1 && blockEndsGeneration(block, isEnd)) {
       sequence.fill(endId, e, canvasEnd);
       stopReason = 'early-exit';
@@ -265,7 +268,7 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
   let firstCommitStep = 0;
   let stopReason: StopReason = 'complete';
   let endAtStartProbability = 0;
-  let cache = KvRows.empty(model.nLayers, model.nHeads, model.headDim, model.kvDtype);
+  let cache: KvCache = KvRows.empty(model.nLayers, model.nHeads, model.headDim, model.kvDtype);
   /** Statistics of the last row fed so far: what a shifted model predicts for the next position in feed order. */
   let carried: PositionStats | undefined;
 
@@ -277,11 +280,14 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
   /** Feeds a finished chunk: its K/V join the cache, its last row's statistics are carried to the next chunk. */
   const appendToCache = async (chunk: number[]) => {
     const result = await model.forward({
-      inputIds: chunk.map((p) => sequence[p]), positions: chunk, past: cache, outputRows: [chunk.length - 1],
+      inputIds: chunk.map((p) => sequence[p]), positions: chunk, past: cache, outputRows: [chunk.length - 1], keepPresent: true,
     });
     contextPasses++;
     queryTokens += chunk.length;
-    cache = cache.length === 0 ? result.present : KvRows.concat([cache, result.present]);
+    const grown = await cache.append(result.present);
+    if (grown !== cache) cache.release();
+    if (grown !== result.present) result.present.release();
+    cache = grown;
     carried = result.stats[0];
   };
 
@@ -344,6 +350,7 @@ export async function decodeBlockCausal(model: DecodeModel, params: DecodeParams
     }
     if (!last) await appendToCache(chunk);
   }
+  cache.release();
   return {
     canvas: sequence.slice(canvasStart, canvasEnd), nfe, stopReason, commits, commitsPerStep, queryTokens,
     cache: 'prefix', firstCommitStep, contextPasses, endAtStartProbability,

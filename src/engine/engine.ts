@@ -44,6 +44,8 @@ export interface RequestHooks {
 export interface EngineOptions {
   /** Fail instead of falling back to the CPU when the requested provider is unavailable. */
   strictProvider?: boolean;
+  /** 'host' copies K/V through JavaScript even on a provider that can keep them on the device (bench-model). */
+  kvPlacement?: 'auto' | 'host';
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -93,10 +95,13 @@ export class Engine {
       executionProvider: this.config.executionProvider,
       intraOpNumThreads: this.config.intraOpNumThreads,
       strictProvider: this.engineOptions.strictProvider,
+      kvPlacement: this.engineOptions.kvPlacement,
     });
     const loadMs = performance.now() - t0;
-    this.engineOptions.log?.('info', `Loaded ${config.name} from ${paths.dir} on ${session.executionProvider} in ${loadMs.toFixed(0)} ms.`);
+    this.engineOptions.log?.('info', `Loaded ${config.name} from ${paths.dir} on ${session.executionProvider} ` +
+      `(K/V on the ${session.kvPlacement}) in ${loadMs.toFixed(0)} ms.`);
     if (session.fallbackReason) this.engineOptions.log?.('warn', `Execution provider: ${session.fallbackReason}.`);
+    if (session.kvHostReason) this.engineOptions.log?.('warn', `${session.kvHostReason}.`);
     return { config, tokenizer, session, loadMs };
   }
 
@@ -117,6 +122,7 @@ export class Engine {
     } catch (err) {
       throw toEngineError(err);
     } finally {
+      model.session.releaseDeviceKv(); // whatever a cancelled or failed decode still held on the device
       this.busy = false;
       if (this.active === running) this.active = undefined;
     }

@@ -8,7 +8,7 @@
 // before each block when the model reads logits shifted by one) and take everything else as past.
 import { canvasBlocks } from './canvas';
 import { type CanvasCommit, type DecodeModel, endGuardFor, endTest, firstPassCommitsFirstOnly } from './decoder';
-import { KvRows } from './kvcache';
+import { type KvCache, KvRows } from './kvcache';
 import { type PolicySpec, policyStep } from './policies';
 import type { CacheMode, DecodeOptions, DecodeThresholds, StopReason } from './protocol';
 import { lladaSchedule, lladaStepsPerBlock } from './rules/lowConfidence';
@@ -117,7 +117,7 @@ export async function decodeJoint(model: DecodeModel, params: JointDecodeParams)
   let fullPasses = 0;
   let stopReason: StopReason = 'complete';
   let refresh = true; // a region entered a new block: the next pass feeds everything
-  let past = emptyPast;
+  let past: KvCache = emptyPast;
   let cachedQuery: number[] = [];
 
   const startBlock = (st: RegionState) => {
@@ -181,6 +181,7 @@ export async function decodeJoint(model: DecodeModel, params: JointDecodeParams)
       positions: query,
       past: fullPass ? emptyPast : past,
       outputRows: wanted.map((p) => rowOf.get(Math.max(0, p - logitShift)) ?? rowOf.get(p)!),
+      keepPresent: fullPass && cache !== 'none',
     };
     const result = await model.forward(request);
     nfe++;
@@ -196,7 +197,10 @@ export async function decodeJoint(model: DecodeModel, params: JointDecodeParams)
           ? visible.filter((p) => p >= firstStart)
           : active.flatMap((st) => range(Math.max(0, st.current[0] - logitShift), st.current[1])));
         cachedQuery = visible.filter((p) => fed.has(p));
-        past = result.present.select(visible.flatMap((p, row) => (fed.has(p) ? [] : [row])));
+        const picked = await result.present.pick(visible.flatMap((p, row) => (fed.has(p) ? [] : [row])));
+        result.present.release();
+        past.release();
+        past = picked;
       }
     }
     if (model.checkId) for (const s of result.stats) model.checkId(s.tokenId);
@@ -235,6 +239,7 @@ export async function decodeJoint(model: DecodeModel, params: JointDecodeParams)
       active: active.map((st) => st.index), fullPass,
     });
   }
+  past.release();
   return {
     regions: states.map((st) => ({
       tokens: sequence.slice(st.region.start, st.region.end), steps: st.steps,

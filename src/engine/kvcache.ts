@@ -5,12 +5,27 @@
 export type KvData = Float32Array | Uint16Array;
 export type KvDtype = 'float32' | 'float16';
 
+/**
+ * Cached K/V rows wherever they live: host arrays (KvRows) or tensors kept on the execution provider's device
+ * (DeviceKv, deviceKv.ts). The decoders only pick rows, append rows and release what they no longer use.
+ */
+export interface KvCache {
+  readonly length: number;
+  readonly dtype: KvDtype;
+  /** A new cache of the given rows (indices into this.length), in that order. */
+  pick(rows: readonly number[]): Promise<KvCache>;
+  /** A new cache of these rows followed by `more`'s (`more` itself when this one is empty). */
+  append(more: KvCache): Promise<KvCache>;
+  /** Frees the device memory behind it (nothing on the host); it must not be used after. */
+  release(): void;
+}
+
 function alloc(like: KvData, n: number): KvData {
   return like instanceof Uint16Array ? new Uint16Array(n) : new Float32Array(n);
 }
 
 /** K/V rows of some canvas positions, laid out like the graph's tensors: [n_layers, 1, n_kv_heads, length, head_dim]. */
-export class KvRows {
+export class KvRows implements KvCache {
   constructor(
     readonly layers: number,
     readonly heads: number,
@@ -37,6 +52,18 @@ export class KvRows {
   get dims(): [number, number, number, number, number] {
     return [this.layers, 1, this.heads, this.length, this.headDim];
   }
+
+  pick(rows: readonly number[]): Promise<KvCache> {
+    return Promise.resolve(this.select(rows));
+  }
+
+  append(more: KvCache): Promise<KvCache> {
+    if (this.length === 0) return Promise.resolve(more);
+    if (!(more instanceof KvRows)) throw new TypeError('KvRows.append: host rows cannot take device rows');
+    return Promise.resolve(KvRows.concat([this, more]));
+  }
+
+  release(): void {}
 
   /** The given rows (indices into this.length), in that order. Consecutive runs are copied in one go. */
   select(rows: readonly number[]): KvRows {

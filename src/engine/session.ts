@@ -5,7 +5,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_INTRA_OP_THREADS } from './defaults';
 import { EngineError } from './errors';
-import { type KvDtype, KvRows } from './kvcache';
+import { DEVICE_KV_PROVIDERS, DEVICE_LOCATION, DeviceKv, DeviceKvOps } from './deviceKv';
+import { type KvCache, type KvDtype, KvRows } from './kvcache';
 import type { ModelConfig } from './modelConfig';
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from './protocol';
 import { type PositionStats, statsFromTopK } from './stats';
@@ -17,15 +18,17 @@ export const GRAPH_OUTPUTS = ['top_ids', 'top_probs', 'neg_entropy', 'present_ke
 export interface ForwardRequest {
   inputIds: readonly number[];
   positions: readonly number[];
-  past: KvRows;
+  past: KvCache;
   /** Query rows whose statistics are returned, in this order. */
   outputRows: readonly number[];
+  /** The caller keeps `present` (a cache to pick from or append to); otherwise device K/V are freed at once. */
+  keepPresent?: boolean;
 }
 
 export interface ForwardResult {
   stats: PositionStats[];
-  /** K/V rows of the query tokens. */
-  present: KvRows;
+  /** K/V rows of the query tokens (on the device when K/V live there; empty there unless keepPresent). */
+  present: KvCache;
 }
 
 export type ForwardFn = (request: ForwardRequest) => Promise<ForwardResult>;
@@ -128,6 +131,9 @@ export function executionProviderLine(requested: string, running: { executionPro
 export interface PassTiming {
   forwardMs: number;
   runMs: number;
+  /** Bytes of the host tensors fed to and read from session.run (device-resident K/V excluded). */
+  hostBytesIn: number;
+  hostBytesOut: number;
 }
 
 export interface SessionOptions {
@@ -135,6 +141,20 @@ export interface SessionOptions {
   intraOpNumThreads?: number;
   /** Do not fall back to CPU when the requested provider fails (tests that need a specific provider). */
   strictProvider?: boolean;
+  /**
+   * Where K/V live between passes: 'auto' keeps them on the device on a provider that can (WebGPU), else on the
+   * host; 'host' always copies them through JavaScript (bench-model compares the two).
+   */
+  kvPlacement?: 'auto' | 'host';
+}
+
+export type KvPlacement = 'host' | 'device';
+
+/** Bytes of the tensors that live in host memory (a device tensor is not copied by session.run). */
+function hostBytes(tensors: Iterable<ort.Tensor>): number {
+  let n = 0;
+  for (const t of tensors) if (t.location === 'cpu' || t.location === 'cpu-pinned') n += (t.data as ArrayBufferView).byteLength;
+  return n;
 }
 
 /**
@@ -143,6 +163,15 @@ export interface SessionOptions {
  */
 function injectedOomPasses(): number {
   return Number(/^ort-oom:(\d+)$/.exec(process.env.DLLM_TEST_FAULT ?? '')?.[1] ?? 0);
+}
+
+/** The pick/append graphs on a provider, or why K/V must go through the host there. */
+async function deviceKvOpsFor(ep: string, dtype: KvDtype): Promise<{ ops?: DeviceKvOps; reason?: string }> {
+  try {
+    return { ops: await DeviceKvOps.create(ep, dtype) };
+  } catch (err) {
+    return { reason: `K/V go through the host: the device K/V graphs failed on ${ep} (${err instanceof Error ? err.message.trim().split('\n')[0] : String(err)})` };
+  }
 }
 
 /** The K/V element type a graph declares for past_keys (float32 when it does not say). */
@@ -186,8 +215,27 @@ export class ModelSession {
     private readonly forbidden: ReadonlySet<number>,
     /** K/V element type, as the graph declares past_keys (config.json's kv_dtype must agree). */
     readonly kvDtype: KvDtype,
+    /** Set when K/V stay on the device between passes (deviceKv.ts). */
+    private readonly deviceKv: DeviceKvOps | undefined,
+    /** Why K/V go through the host on a GPU provider (the device cache could not be set up); undefined otherwise. */
+    readonly kvHostReason: string | undefined,
   ) {
     this.endIds = new Set(config.endIds);
+  }
+
+  /** Where K/V live between passes. */
+  get kvPlacement(): KvPlacement {
+    return this.deviceKv ? 'device' : 'host';
+  }
+
+  /** Device caches still held (0 after every request; tests check it). */
+  get liveDeviceCaches(): number {
+    return this.deviceKv?.liveCaches ?? 0;
+  }
+
+  /** Frees whatever device K/V a finished or failed decode still holds. */
+  releaseDeviceKv(): void {
+    this.deviceKv?.releaseAll();
   }
 
   static async create(modelFile: string, config: ModelConfig, options: SessionOptions): Promise<ModelSession> {
@@ -200,8 +248,13 @@ export class ModelSession {
     let lastError: unknown;
     for (const ep of choice.candidates) {
       let session: ort.InferenceSession;
+      // The pick/append graphs first: when they fail, the model's session must not return device K/V.
+      const { ops: deviceKv, reason: kvHostReason } = options.kvPlacement !== 'host' && DEVICE_KV_PROVIDERS.includes(ep)
+        ? await deviceKvOpsFor(ep, config.kvDtype) : { ops: undefined, reason: undefined };
+      const kvOnDevice = deviceKv !== undefined;
       try {
         session = await ort.InferenceSession.create(modelFile, {
+          ...(kvOnDevice ? { preferredOutputLocation: { present_keys: DEVICE_LOCATION, present_values: DEVICE_LOCATION } } : {}),
           executionProviders: [ep],
           intraOpNumThreads: options.intraOpNumThreads ?? DEFAULT_INTRA_OP_THREADS,
           interOpNumThreads: 1,
@@ -213,17 +266,20 @@ export class ModelSession {
         });
       } catch (err) {
         lastError = err;
+        await deviceKv?.dispose().catch(() => undefined);
         if (ep === 'cpu') break;
         reasons.push(providerFailureReason(ep, err));
         if (options.strictProvider) throw new EngineError('UNKNOWN_EP', `Execution provider ${ep} unavailable: ${reasons.at(-1)}.`);
         continue;
       }
       const forbidden = new Set([config.maskId, config.bosId].filter((id) => id >= 0));
+      const kvDtype = declaredKvDtype(session);
       const model = new ModelSession(session, config, ep, reasons.length ? reasons.join('; ') + '; using the CPU' : undefined,
-        forbidden, declaredKvDtype(session));
+        forbidden, kvDtype, deviceKv, kvHostReason);
       try {
         await model.selfCheck();
       } catch (err) {
+        await deviceKv?.dispose().catch(() => undefined);
         await session.release().catch(() => undefined);
         throw err;
       }
@@ -265,16 +321,27 @@ export class ModelSession {
     }
   }
 
-  readonly forward: ForwardFn = async ({ inputIds, positions, past, outputRows }) => {
+  readonly forward: ForwardFn = async ({ inputIds, positions, past, outputRows, keepPresent }) => {
     const started = this.onPass ? performance.now() : 0;
     const { nLayers, nKvHeads, headDim, topK } = this.config;
     const q = inputIds.length;
     if (past.dtype !== this.kvDtype) throw new EngineError('INTERNAL', `past K/V are ${past.dtype}, the graph wants ${this.kvDtype}.`);
+    let pastKeys: ort.Tensor;
+    let pastValues: ort.Tensor;
+    if (past instanceof DeviceKv) {
+      past.assertLive();
+      ({ keys: pastKeys, values: pastValues } = past);
+    } else if (past instanceof KvRows) {
+      pastKeys = kvTensor(past.keys, past.dims);
+      pastValues = kvTensor(past.values, past.dims);
+    } else {
+      throw new EngineError('INTERNAL', 'past K/V are neither host rows nor device tensors.');
+    }
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(inputIds, BigInt), [1, q]),
       position_ids: new ort.Tensor('int64', BigInt64Array.from(positions, BigInt), [1, q]),
-      past_keys: kvTensor(past.keys, past.dims),
-      past_values: kvTensor(past.values, past.dims),
+      past_keys: pastKeys,
+      past_values: pastValues,
       output_positions: new ort.Tensor('int64', BigInt64Array.from(outputRows, BigInt), [1, outputRows.length]),
     };
     if (this.oomPasses > 0) {
@@ -293,6 +360,7 @@ export class ModelSession {
     }
     const presentDims = out.present_keys.dims;
     if (presentDims[0] !== nLayers || presentDims[2] !== nKvHeads || presentDims[3] !== q || presentDims[4] !== headDim) {
+      if (this.deviceKv) { out.present_keys.dispose(); out.present_values.dispose(); }
       throw new EngineError('MODEL_CORRUPT', `model.onnx returned present_keys of shape [${presentDims.join(', ')}], ` +
         `expected [${nLayers}, 1, ${nKvHeads}, ${q}, ${headDim}] (n_kv_heads ${nKvHeads}).`);
     }
@@ -300,8 +368,20 @@ export class ModelSession {
     const probs = out.top_probs.data as Float32Array;
     const negEntropy = out.neg_entropy.data as Float32Array;
     const stats = outputRows.map((_, j) => statsFromTopK(ids, probs, negEntropy, k, j, this.forbidden, this.config.padId, this.endIds));
-    const present = new KvRows(nLayers, nKvHeads, headDim, q, kvData(out.present_keys), kvData(out.present_values));
-    this.onPass?.({ forwardMs: performance.now() - started, runMs });
+    let present: KvCache;
+    if (!this.deviceKv) {
+      present = new KvRows(nLayers, nKvHeads, headDim, q, kvData(out.present_keys), kvData(out.present_values));
+    } else if (keepPresent) {
+      present = this.deviceKv.wrap(out.present_keys, out.present_values);
+    } else {
+      out.present_keys.dispose();
+      out.present_values.dispose();
+      present = KvRows.empty(nLayers, nKvHeads, headDim, this.kvDtype);
+    }
+    this.onPass?.({
+      forwardMs: performance.now() - started, runMs,
+      hostBytesIn: hostBytes(Object.values(feeds)), hostBytesOut: hostBytes(Object.values(out) as ort.Tensor[]),
+    });
     return { stats, present };
   };
 
@@ -311,6 +391,7 @@ export class ModelSession {
   }
 
   async release(): Promise<void> {
+    await this.deviceKv?.dispose().catch(() => undefined);
     await this.session.release();
   }
 }

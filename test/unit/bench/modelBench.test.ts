@@ -31,7 +31,11 @@ test('bench-model on the bundled model: every canvas and cache mode, positive fi
     }
     assert.ok(r.p95Ms >= r.medianMs && r.medianMs >= r.runMedianMs, `${r.canvas}/${r.cache}`);
     assert.equal(r.fedTokens + r.pastTokens, contextTokens + r.canvas, 'every token is fed or cached');
+    // On the CPU every K/V row is copied: the measured host bytes are the graph contract's.
+    const contract = passBytes(report.shape, 4, r.fedTokens, r.pastTokens, Math.min(report.shape.blockSize, r.canvas));
+    assert.deepEqual({ bytesIn: r.bytesIn, bytesOut: r.bytesOut }, contract, `${r.canvas}/${r.cache}`);
   }
+  assert.equal(report.kvPlacement, 'host');
   const byMode = (canvas: number, cache: string) => report.rows.find((r) => r.canvas === canvas && r.cache === cache)!;
   assert.equal(byMode(128, 'none').pastTokens, 0);
   assert.equal(byMode(128, 'dual').fedTokens, report.shape.blockSize);

@@ -105,7 +105,7 @@ test('decoder: dual cache = full refresh pass per block, then the block alone wi
     assert.deepEqual(c.positions, Array.from({ length: e - s }, (_, i) => s + i));
     assert.equal(c.past.length, N - (e - s));
     // cached rows are exactly the positions outside the block (keys encode positions)
-    const cachedPositions = new Set(Array.from({ length: c.past.length }, (_, r) => c.past.keys[r * D]));
+    const cachedPositions = new Set(Array.from({ length: c.past.length }, (_, r) => (c.past as KvRows).keys[r * D]));
     for (let p = 0; p < N; p++) assert.equal(cachedPositions.has(p), p < s || p >= e, `position ${p}`);
   }
   assert.equal(b, 2, 'one refresh pass per block');

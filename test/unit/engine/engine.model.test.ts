@@ -82,7 +82,7 @@ test('model: a dual-cache pass on unchanged tokens reproduces the full pass (pos
     const outside = all.filter((p) => p < s || p >= e);
     const block = all.filter((p) => p >= s && p < e);
     const dual = await session.forward({
-      inputIds: block.map((p) => ids[p]), positions: block, past: full.present.select(outside),
+      inputIds: block.map((p) => ids[p]), positions: block, past: (full.present as KvRows).select(outside),
       outputRows: block.map((_, i) => i),
     });
     // Not bit-exact: the int8 graph quantizes activations per tensor (DynamicQuantizeLinear), so a shorter query

@@ -159,7 +159,7 @@ test('joint decoder: dual cache — a full pass when any region enters a block, 
       continue;
     }
     cached++;
-    const pastPositions = positionsOfPast(call.past);
+    const pastPositions = positionsOfPast(call.past as KvRows);
     const all = [...pastPositions, ...call.positions].sort((a, b) => a - b);
     assert.deepEqual(all, Array.from({ length: sequence.length }, (_, i) => i), 'past + query cover each position once');
     assert.ok(call.positions.length < sequence.length / 2, 'a cached pass feeds only the active blocks');

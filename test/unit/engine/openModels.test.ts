@@ -224,7 +224,7 @@ for (const logitShift of [0, 1] as const) {
       assert.equal(at % B, 0, 'chunks are block-aligned in feed order');
       assert.deepEqual(call.positions, order.slice(at, at + call.positions.length));
       assert.ok(call.positions.length <= B);
-      assert.deepEqual(pastPositions(call.past), order.slice(0, at), 'cache = earlier chunks, appended in order');
+      assert.deepEqual(pastPositions(call.past as KvRows), order.slice(0, at), 'cache = earlier chunks, appended in order');
     }
     // Feed order: BOS, suffix ×3, prefix ×5, canvas ×10 → chunks 0 and 1 are context only; chunk 2 is the last prefix
     // token and three canvas positions; chunks 3 and 4 are canvas.
@@ -279,7 +279,7 @@ test('block-causal shifted model with nothing before the canvas (empty file, no 
     spec: policySpec('r2', options), thresholds: DEFAULT_THRESHOLDS, options,
   });
   assert.ok(!outcome.canvas.includes(MASK));
-  assert.deepEqual(pastPositions(calls.at(-1)!.past), [0, 1, 2, 3]);
+  assert.deepEqual(pastPositions(calls.at(-1)!.past as KvRows), [0, 1, 2, 3]);
 });
 
 test('shifted models: a block\'s first pass commits only its first position (reference Dream samplers)', async () => {

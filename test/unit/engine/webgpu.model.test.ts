@@ -1,15 +1,21 @@
-// GPU path: the same request on the WebGPU provider gives the same tokens as on the CPU.
+// GPU path: the same request on the WebGPU provider gives the same tokens as on the CPU, with the K/V kept on the
+// device (picked and appended there, never copied through JavaScript) for every cache mode, Fill All and a
+// block-causal decode.
 // Without a GPU, `npm test` runs it on Mesa 25's lavapipe, a software Vulkan device Dawn accepts (.ci/lavapipe.mjs
 // installs it into the cache; about 40× slower than the CPU provider; Debian 12's own Mesa 22 is rejected by Dawn).
 // By hand: node .ci/lavapipe.mjs prints the VK_ICD_FILENAMES and LD_LIBRARY_PATH to run this file with.
 // Skipped, with the reason printed, where onnxruntime finds no WebGPU adapter.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { type DecodeModel, decodeBlockCausal } from '../../../src/engine/decoder';
+import { defaultDecodeOptions, DEFAULT_THRESHOLDS } from '../../../src/engine/defaults';
 import { Engine } from '../../../src/engine/engine';
 import { EngineError } from '../../../src/engine/errors';
 import { KvRows } from '../../../src/engine/kvcache';
 import { modelPaths, readModelConfig } from '../../../src/engine/modelConfig';
-import { ModelSession } from '../../../src/engine/session';
+import { policySpec } from '../../../src/engine/policies';
+import type { CacheMode, PolicyName } from '../../../src/engine/protocol';
+import { type ForwardRequest, ModelSession, type PassTiming } from '../../../src/engine/session';
 import { HAVE_MODEL, MODEL_DIR, NO_MODEL_REASON, SAMPLE } from './modelFixture';
 
 test('webgpu: same tokens as the CPU provider', { skip: HAVE_MODEL ? false : NO_MODEL_REASON, timeout: 600_000 }, async (t) => {
@@ -44,14 +50,110 @@ test('webgpu: same tokens as the CPU provider', { skip: HAVE_MODEL ? false : NO_
       if (s.p1 - s.p2 > tolerance) assert.equal(g.stats[i].tokenId, s.tokenId, `row ${i}`);
     });
     await Promise.all([gpuSession.release(), cpuSession.release()]);
-    for (const policy of ['fast-dllm', 'r2'] as const) {
-      const request = { id: policy, ...SAMPLE, maxNewTokens: 16, policy };
+    const { session: engineSession } = await gpu.load();
+    assert.equal(engineSession.kvPlacement, 'device', `K/V on the device (${engineSession.kvHostReason ?? ''})`);
+    const runs: [PolicyName, CacheMode][] = [['fast-dllm', 'dual'], ['r2', 'dual'], ['r2', 'prefix'], ['r2', 'none']];
+    for (const [policy, cache] of runs) {
+      const request = { id: `${policy}-${cache}`, ...SAMPLE, maxNewTokens: 16, policy, options: { cache } } as const;
       const [a, b] = [await cpu.complete(request), await gpu.complete(request)];
       const positions = (r: typeof a) => r.trace.map((x) => `${x.index}:${x.text}`).sort();
-      assert.deepEqual(positions(b), positions(a), `${policy}: webgpu tokens differ from cpu`);
-      console.log(`  webgpu ${policy}: ${b.metrics.nfe} passes, ${b.metrics.ms.toFixed(0)} ms (cpu ${a.metrics.ms.toFixed(0)} ms)`);
+      assert.deepEqual(positions(b), positions(a), `${policy}/${cache}: webgpu tokens differ from cpu`);
+      assert.equal(b.metrics.cache, cache);
+      assert.equal(engineSession.liveDeviceCaches, 0, `${policy}/${cache}: device K/V left after the request`);
+      console.log(`  webgpu ${policy}/${cache}: ${b.metrics.nfe} passes, ${b.metrics.ms.toFixed(0)} ms (cpu ${a.metrics.ms.toFixed(0)} ms)`);
     }
+    const fill = { id: 'fill', prefix: '', suffix: '', maxNewTokens: 48, policy: 'r2' as const,
+      fill: { pieces: ['def area(w, h):\n    ', '\n\ndef perimeter(w, h):\n    ', '\n'], holeTokens: [8, 8] } };
+    const [fa, fb] = [await cpu.complete(fill), await gpu.complete(fill)];
+    assert.deepEqual(fb.fill?.holes.map((h) => h.text), fa.fill?.holes.map((h) => h.text), 'Fill All: webgpu fills differ from cpu');
+    assert.equal(engineSession.liveDeviceCaches, 0, 'Fill All: device K/V left after the request');
   } finally {
     await Promise.all([gpu.dispose(), cpu.dispose()]);
+  }
+});
+
+/** A device session and a CPU session of the bundled model, or the reason there is no WebGPU adapter. */
+async function sessionPair(): Promise<{ gpu: ModelSession; cpu: ModelSession } | string> {
+  const paths = modelPaths(MODEL_DIR);
+  const config = readModelConfig(paths.config);
+  try {
+    const gpu = await ModelSession.create(paths.model, config, { executionProvider: 'webgpu', strictProvider: true });
+    return { gpu, cpu: await ModelSession.create(paths.model, config, { executionProvider: 'cpu' }) };
+  } catch (err) {
+    if (err instanceof EngineError && err.code === 'UNKNOWN_EP') return err.message;
+    throw err;
+  }
+}
+
+test('webgpu, K/V on the device: a cached pass moves only ids, positions and the block\'s statistics', { skip: HAVE_MODEL ? false : NO_MODEL_REASON, timeout: 600_000 }, async (t) => {
+  const pair = await sessionPair();
+  if (typeof pair === 'string') { t.skip(pair); return; }
+  const { gpu, cpu } = pair;
+  try {
+    const config = readModelConfig(modelPaths(MODEL_DIR).config);
+    const n = 120;
+    const ids = [config.bosId, ...Array.from({ length: n - 1 }, (_, i) => 100 + ((i * 53) % 3000))];
+    const all = ids.map((_, i) => i);
+    const [s, e] = [60, 92];
+    const block = all.filter((p) => p >= s && p < e);
+    const outside = all.filter((p) => p < s || p >= e);
+    const empty = KvRows.empty(config.nLayers, config.nKvHeads, config.headDim);
+    const bytes: PassTiming[] = [];
+    const results = [];
+    for (const session of [gpu, cpu]) {
+      const full = await session.forward({ inputIds: ids, positions: all, past: empty, outputRows: [0], keepPresent: true });
+      const past = await full.present.pick(outside);
+      full.present.release();
+      const cached: ForwardRequest = { inputIds: block.map((p) => ids[p]), positions: block, past, outputRows: block.map((_, i) => i) };
+      session.onPass = (timing) => bytes.push(timing);
+      results.push(await session.forward(cached));
+      session.onPass = undefined;
+      past.release();
+    }
+    assert.equal(gpu.kvPlacement, 'device');
+    assert.equal(gpu.liveDeviceCaches, 0, 'every device cache released');
+    const [onDevice, onHost] = bytes;
+    const statistics = block.length * config.topK * (8 + 4) + block.length * 4; // top_ids, top_probs, neg_entropy
+    assert.equal(onDevice.hostBytesIn, 8 * (2 * block.length + block.length), 'in: input_ids, position_ids, output_positions');
+    assert.equal(onDevice.hostBytesOut, statistics, 'out: the statistics only');
+    const kvRow = 2 * config.nLayers * config.nKvHeads * config.headDim * 4;
+    assert.equal(onHost.hostBytesIn - onDevice.hostBytesIn, kvRow * outside.length, 'the CPU session copies the past');
+    console.log(`  cached pass, ${block.length} fed + ${outside.length} cached: device ${onDevice.hostBytesIn} B in / ${onDevice.hostBytesOut} B out; ` +
+      `host K/V ${onHost.hostBytesIn} B in / ${onHost.hostBytesOut} B out`);
+    const [g, c] = results;
+    c.stats.forEach((st, i) => { if (st.p1 - st.p2 > 5e-2) assert.equal(g.stats[i].tokenId, st.tokenId, `row ${i}`); });
+  } finally {
+    await Promise.all([gpu.release(), cpu.release()]);
+  }
+});
+
+test('webgpu, K/V on the device: a block-causal decode appends each finished block there', { skip: HAVE_MODEL ? false : NO_MODEL_REASON, timeout: 600_000 }, async (t) => {
+  const pair = await sessionPair();
+  if (typeof pair === 'string') { t.skip(pair); return; }
+  const { gpu, cpu } = pair;
+  try {
+    const config = readModelConfig(modelPaths(MODEL_DIR).config);
+    // The bundled graph attends to whatever past it is given, so the block-causal schedule (context chunks
+    // prefilled, each finished block appended) runs on it as on SDAR; only the mechanics are compared here.
+    const model = (session: ModelSession): DecodeModel => ({
+      forward: session.forward, maskId: config.maskId, endId: config.padId, logitShift: 0, kvCache: true,
+      attention: 'block-causal', blockSize: 8, nLayers: config.nLayers, nHeads: config.nKvHeads, headDim: config.headDim,
+    });
+    const prompt = Array.from({ length: 37 }, (_, i) => 100 + ((i * 71) % 3000));
+    const outcomes = [];
+    for (const session of [gpu, cpu]) {
+      const sequence = Int32Array.from([config.bosId, ...prompt, ...Array(24).fill(config.maskId), 500, 501, 502]);
+      const options = defaultDecodeOptions('r2');
+      outcomes.push(await decodeBlockCausal(model(session), {
+        sequence, canvasStart: prompt.length + 1, canvasEnd: prompt.length + 25, hasBos: true,
+        spec: policySpec('r2', options), thresholds: DEFAULT_THRESHOLDS, options,
+      }));
+    }
+    const [g, c] = outcomes;
+    assert.ok(g.contextPasses >= 4, `context chunks appended: ${g.contextPasses}`);
+    assert.deepEqual(Array.from(g.canvas), Array.from(c.canvas), 'block-causal: webgpu tokens differ from cpu');
+    assert.equal(gpu.liveDeviceCaches, 0, 'the decoder releases its cache');
+  } finally {
+    await Promise.all([gpu.release(), cpu.release()]);
   }
 });
