@@ -6,7 +6,7 @@
 //   node dist/cli.js fill --tasks IN.jsonl --out OUT.jsonl [--mode joint|sequential] [--policy P] [--model DIR]
 //   node dist/cli.js fill-bench [--sets humaneval,tsjs] [--limit N] [--policies r2#final,...] [--out TABLE.md]
 //   node dist/cli.js bench [--sets LIST] [--limit N] [--policies LIST] [--out BENCHMARKS.md]
-//   node dist/cli.js bench-model --model DIR [--ep NAME] [--json OUT.json] [--passes N] [--kv-placement auto|host]
+//   node dist/cli.js bench-model --model DIR [--ep NAME] [--json OUT.json] [--passes N] [--warm-up N] [--step-requests N] [--kv-placement auto|host]
 //   node dist/cli.js bench --replay [--tasks models/eval/replay-tasks.jsonl] [--policies LIST] [--json REPORT.json]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -79,12 +79,12 @@ const USAGE = `dLLM code engine CLI
                          [--rescore REPORT.json] [--end-rule ${END_RULES.join('|')}]
       Replays typing through held-out files with \`complete\`'s pipeline; writes the tables into BENCHMARKS.md
       between the replay markers. --rescore scores a saved report's answers at another --min-confidence (no decoding).
-  node dist/cli.js bench-model --model DIR [--ep NAME] [--json OUT.json] [--passes N] [--kv-placement auto|host]
+  node dist/cli.js bench-model --model DIR [--ep NAME] [--json OUT.json] [--passes N] [--warm-up N] [--step-requests N] [--kv-placement auto|host]
       Per-pass cost of a model folder: forward-pass latency (median, p95 over N passes, default 10, after 2 warm-up)
       at canvas 32 / 64 / 128 with each cache mode (none, prefix, dual) over a fixed ~400-token code context, bytes
       copied into and out of onnxruntime per pass (K/V included unless they stay on the device: WebGPU keeps them
-      there unless --kv-placement host), the share of a decode step outside session.run, load time and peak RSS.
-      Prints a markdown table; --json writes the report.
+      there unless --kv-placement host), the share of a decode step outside session.run (over --step-requests
+      decodes, default 3; 0 skips it), load time and peak RSS. Prints a markdown table; --json writes the report.
   node dist/cli.js replay-tasks --from DIR[,DIR...] --out FILE [--per-language N] [--seed S]
       Samples the replay positions from the source files under the folders (deterministic for a seed).
 
@@ -119,6 +119,13 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new EngineError('BAD_INPUT', `--${name} must be a positive integer, got "${value}".`);
+  return n;
+}
+
+function countOf(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new EngineError('BAD_INPUT', `--${name} must be 0 or a positive integer, got "${value}".`);
   return n;
 }
 
@@ -417,7 +424,7 @@ export async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' }, mode: { type: 'string' },
       'min-confidence': { type: 'string' }, replay: { type: 'boolean' }, svg: { type: 'string' }, from: { type: 'string' },
       'per-language': { type: 'string' }, seed: { type: 'string' }, rescore: { type: 'string' }, 'end-rule': { type: 'string' },
-      passes: { type: 'string' }, 'kv-placement': { type: 'string' },
+      passes: { type: 'string' }, 'kv-placement': { type: 'string' }, 'warm-up': { type: 'string' }, 'step-requests': { type: 'string' },
     },
   });
   const modelDir = path.resolve(values.model ?? defaultModelDir());
@@ -512,6 +519,7 @@ export async function main(argv: string[]): Promise<number> {
       modelDir, executionProvider: ep, contextText: fs.readFileSync(contextFile, 'utf8'),
       contextSource: path.relative(process.cwd(), contextFile) || contextFile,
       passes: positiveInt('passes', values.passes), kvPlacement: kvPlacementOf(values['kv-placement']),
+      warmUp: countOf('warm-up', values['warm-up']), stepRequests: countOf('step-requests', values['step-requests']),
       log: (line) => process.stderr.write(`${line}\n`),
       command: ['node dist/cli.js', ...argv].join(' '),
     });

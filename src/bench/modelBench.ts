@@ -27,7 +27,7 @@ export interface ModelBenchOptions {
   /** Timed passes per canvas and cache mode (default 10), after warmUp untimed ones (default 2). */
   passes?: number;
   warmUp?: number;
-  /** Timed decodes of one request for the outside-session.run share (default 3, after one warm-up). */
+  /** Timed decodes of one request for the outside-session.run share (default 3, after one warm-up; 0: none). */
   stepRequests?: number;
   /** 'host' copies K/V through JavaScript even where they could stay on the device (to compare the two). */
   kvPlacement?: 'auto' | 'host';
@@ -87,7 +87,8 @@ export interface ModelBenchReport {
   loadMs: number;
   peakRssMb: number;
   rows: PassCost[];
-  step: StepShare;
+  /** Absent when no decode was timed (stepRequests 0). */
+  step?: StepShare;
   date: string;
   command?: string;
 }
@@ -216,7 +217,8 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRep
       }
     }
     const prefixText = tokenizer.decode(context.prefixIds.slice(context.hasBos ? 1 : 0));
-    const step = await stepShare(engine, model, prefixText, tokenizer.decode(context.suffixIds), o.stepRequests ?? 3);
+    const stepRequests = o.stepRequests ?? 3;
+    const step = stepRequests > 0 ? await stepShare(engine, model, prefixText, tokenizer.decode(context.suffixIds), stepRequests) : undefined;
     const onCpu = session.executionProvider === 'cpu';
     const onDevice = session.kvPlacement === 'device';
     return {
@@ -241,7 +243,12 @@ function emptyPast({ config, session }: LoadedModel): KvRows {
   return KvRows.empty(config.nLayers, config.nKvHeads, config.headDim, session.kvDtype);
 }
 
-const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
+/** Bytes in a unit that keeps a K/V-free pass (hundreds of bytes) and a K/V copy (megabytes) both readable. */
+export function byteSize(bytes: number): string {
+  if (bytes < 10_000) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} KB`;
+  return `${(bytes / 1e6).toFixed(2)} MB`;
+}
 const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
 
 export function modelBenchMarkdown(r: ModelBenchReport): string {
@@ -254,14 +261,15 @@ export function modelBenchMarkdown(r: ModelBenchReport): string {
       `${r.passes} timed passes after ${r.warmUp} warm-up. Load ${r.loadMs.toFixed(0)} ms, peak RSS ${r.peakRssMb.toFixed(0)} MB. ` +
       `Bytes: ${r.bytesMeaning}.`,
     '',
-    '| canvas | cache | fed tokens | past K/V tokens | median ms | p95 ms | session.run median ms | in MB | out MB |',
+    '| canvas | cache | fed tokens | past K/V tokens | median ms | p95 ms | session.run median ms | in | out |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
     ...r.rows.map((x) => `| ${x.canvas} | ${x.cache} | ${x.fedTokens} | ${x.pastTokens} | ${x.medianMs.toFixed(1)} | ` +
-      `${x.p95Ms.toFixed(1)} | ${x.runMedianMs.toFixed(1)} | ${mb(x.bytesIn)} | ${mb(x.bytesOut)} |`),
+      `${x.p95Ms.toFixed(1)} | ${x.runMedianMs.toFixed(1)} | ${byteSize(x.bytesIn)} | ${byteSize(x.bytesOut)} |`),
     '',
-    `Decode step (policy ${s.policy}, canvas ${s.canvas}, ${s.requests} requests, ${s.nfe} passes): ` +
+    s ? `Decode step (policy ${s.policy}, canvas ${s.canvas}, ${s.requests} requests, ${s.nfe} passes): ` +
       `${(s.decodeMs / s.nfe).toFixed(1)} ms per step, of which session.run ${(s.runMs / s.nfe).toFixed(1)} ms; ` +
       `outside session.run ${pct(s.outsideRunShare)} (feeding and reading tensors ${pct(s.tensorShare)}, ` +
-      `rules and bookkeeping ${pct(s.rulesShare)}).`,
+      `rules and bookkeeping ${pct(s.rulesShare)}).`
+      : 'No decode step timed (--step-requests 0).',
   ].join('\n');
 }

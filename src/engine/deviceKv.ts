@@ -17,19 +17,27 @@ const kvValue = (name: string, dtype: KvDtype, rows: string): GraphValue =>
   ({ name, dtype, dims: ['layers', 'batch', 'heads', rows, 'head_dim'] });
 
 function gatherGraph(dtype: KvDtype): Uint8Array {
-  return onnxModel('kv_pick', [
-    { op: 'Gather', inputs: ['keys', 'rows'], outputs: ['picked_keys'], attributes: { axis: ROW_AXIS } },
-    { op: 'Gather', inputs: ['values', 'rows'], outputs: ['picked_values'], attributes: { axis: ROW_AXIS } },
-  ], [kvValue('keys', dtype, 'n'), kvValue('values', dtype, 'n'), { name: 'rows', dtype: 'int64', dims: ['m'] }],
-  [kvValue('picked_keys', dtype, 'm'), kvValue('picked_values', dtype, 'm')]);
+  return onnxModel({
+    name: 'kv_pick',
+    nodes: [
+      { op: 'Gather', inputs: ['keys', 'rows'], outputs: ['picked_keys'], attributes: { axis: ROW_AXIS } },
+      { op: 'Gather', inputs: ['values', 'rows'], outputs: ['picked_values'], attributes: { axis: ROW_AXIS } },
+    ],
+    inputs: [kvValue('keys', dtype, 'n'), kvValue('values', dtype, 'n'), { name: 'rows', dtype: 'int64', dims: ['m'] }],
+    outputs: [kvValue('picked_keys', dtype, 'm'), kvValue('picked_values', dtype, 'm')],
+  });
 }
 
 function concatGraph(dtype: KvDtype): Uint8Array {
-  return onnxModel('kv_append', [
-    { op: 'Concat', inputs: ['keys', 'more_keys'], outputs: ['joined_keys'], attributes: { axis: ROW_AXIS } },
-    { op: 'Concat', inputs: ['values', 'more_values'], outputs: ['joined_values'], attributes: { axis: ROW_AXIS } },
-  ], [kvValue('keys', dtype, 'a'), kvValue('values', dtype, 'a'), kvValue('more_keys', dtype, 'b'), kvValue('more_values', dtype, 'b')],
-  [kvValue('joined_keys', dtype, 'c'), kvValue('joined_values', dtype, 'c')]);
+  return onnxModel({
+    name: 'kv_append',
+    nodes: [
+      { op: 'Concat', inputs: ['keys', 'more_keys'], outputs: ['joined_keys'], attributes: { axis: ROW_AXIS } },
+      { op: 'Concat', inputs: ['values', 'more_values'], outputs: ['joined_values'], attributes: { axis: ROW_AXIS } },
+    ],
+    inputs: [kvValue('keys', dtype, 'a'), kvValue('values', dtype, 'a'), kvValue('more_keys', dtype, 'b'), kvValue('more_values', dtype, 'b')],
+    outputs: [kvValue('joined_keys', dtype, 'c'), kvValue('joined_values', dtype, 'c')],
+  });
 }
 
 /** The pick and append graphs of one K/V element type on one provider, and the device caches made with them. */

@@ -385,9 +385,14 @@ export class ModelSession {
     return { stats, present };
   };
 
-  /** Runs the graph on raw feeds (check-model replays the converter's self-check inputs). */
-  run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
-    return this.session.run(feeds);
+  /** Runs the graph on raw feeds (check-model replays the converter's self-check inputs); host outputs only. */
+  async run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.ReturnType> {
+    const host: Record<string, ort.Tensor> = {};
+    for (const [name, tensor] of Object.entries(await this.session.run(feeds))) {
+      if (tensor.location === 'cpu') host[name] = tensor;
+      else tensor.dispose(); // device K/V nobody reads
+    }
+    return host;
   }
 
   async release(): Promise<void> {

@@ -5,44 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-function varint(value: number | bigint): number[] {
-  let n = BigInt.asUintN(64, BigInt(value));
-  const out: number[] = [];
-  while (n > 0x7fn) { out.push(Number(n & 0x7fn) | 0x80); n >>= 7n; }
-  out.push(Number(n));
-  return out;
-}
-const utf8 = (s: string) => [...Buffer.from(s, 'utf8')];
-const ld = (field: number, payload: number[]) => [...varint((field << 3) | 2), ...varint(payload.length), ...payload];
-const vi = (field: number, value: number | bigint) => [...varint(field << 3), ...varint(value)];
-
-const ELEM = { float: 1, int64: 7, float16: 10 } as const;
-type Elem = keyof typeof ELEM;
-type Dim = number | string;
-
-// TypeProto{tensor_type=1}; Tensor{elem_type=1, shape=2}; Shape{dim=1}; Dim{dim_value=1 | dim_param=2}
-const valueInfo = (name: string, elem: Elem, dims: Dim[]) => [...ld(1, utf8(name)), ...ld(2, ld(1, [
-  ...vi(1, ELEM[elem]), ...ld(2, dims.flatMap((d) => ld(1, typeof d === 'number' ? vi(1, d) : ld(2, utf8(d))))),
-]))];
-
-type Attr = number | number[];
-// AttributeProto{name=1, i=3, ints=8, type=20 (INT 2, INTS 7)}
-function attribute(name: string, value: Attr): number[] {
-  if (Array.isArray(value)) return [...ld(1, utf8(name)), ...value.flatMap((v) => vi(8, v)), ...vi(20, 7)];
-  return [...ld(1, utf8(name)), ...vi(3, value), ...vi(20, 2)];
-}
-// NodeProto{input=1, output=2, op_type=4, attribute=5}
-const node = (op: string, inputs: string[], outputs: string[], attrs: Record<string, Attr> = {}) => ld(1, [
-  ...inputs.flatMap((i) => ld(1, utf8(i))), ...outputs.flatMap((o) => ld(2, utf8(o))), ...ld(4, utf8(op)),
-  ...Object.entries(attrs).flatMap(([k, v]) => ld(5, attribute(k, v))),
-]);
-// TensorProto{dims=1, data_type=2, name=8, raw_data=9}
-function initializer(name: string, dims: number[], data: Float32Array | BigInt64Array): number[] {
-  const type = data instanceof Float32Array ? ELEM.float : ELEM.int64;
-  return ld(5, [...dims.flatMap((d) => vi(1, d)), ...vi(2, type), ...ld(8, utf8(name)),
-    ...ld(9, [...Buffer.from(data.buffer, data.byteOffset, data.byteLength)])]);
-}
+import { type GraphNode, type GraphDtype, onnxModel, ELEMENT_TYPE } from '../../src/engine/onnxGraph';
 
 /** Deterministic uniform numbers in [-1, 1) (mulberry32). */
 function random(seed: number): () => number {
@@ -73,13 +36,16 @@ export interface TinyGraphOptions {
 export function tinyDllmGraph(o: TinyGraphOptions): Uint8Array {
   const { vocabSize: V, nLayers: L, nKvHeads: H, headDim: D, topK } = o;
   const R = o.rank ?? 8;
-  const kv: Elem = o.kvDtype === 'float16' ? 'float16' : 'float';
+  const kv: GraphDtype = o.kvDtype === 'float16' ? 'float16' : 'float32';
   const rnd = random(o.seed ?? 1);
   const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => rnd() * scale);
   const bias = new Float32Array(V);
   for (const [id, logit] of Object.entries(o.favour ?? {})) bias[Number(id)] = logit;
   const ints = (...v: number[]) => BigInt64Array.from(v, BigInt);
-  const inits = [
+  const initializer = (name: string, dims: number[], data: Float32Array | BigInt64Array) => ({ name, dims, data });
+  const node = (op: string, inputs: string[], outputs: string[], attributes: GraphNode['attributes'] = {}): GraphNode =>
+    ({ op, inputs, outputs, attributes });
+  const initializers = [
     initializer('embed', [V, R], fill(V * R, 1)),
     initializer('head', [R, V], fill(R * V, 2)),
     initializer('kv_embed', [V, L * H * D], fill(V * L * H * D, 1)),
@@ -94,16 +60,16 @@ export function tinyDllmGraph(o: TinyGraphOptions): Uint8Array {
   const nodes = [
     node('Gather', ['embed', 'input_ids'], ['h']),
     node('Gather', ['kv_embed', 'input_ids'], ['kv_flat']),
-    node('Cast', ['position_ids'], ['pos_f'], { to: ELEM.float }),
+    node('Cast', ['position_ids'], ['pos_f'], { to: ELEMENT_TYPE.float32 }),
     node('Unsqueeze', ['pos_f', 'last_axis'], ['pos_col']),
     node('Mul', ['pos_col', 'position_scale'], ['pos_shift']),
     node('Add', ['kv_flat', 'pos_shift'], ['kv_pos']),
     node('Reshape', ['kv_pos', 'kv_shape'], ['kv5']),
     node('Transpose', ['kv5'], ['present32'], { perm: [2, 0, 3, 1, 4] }),
-    node('Cast', ['present32'], ['present_keys'], { to: ELEM[kv] }),
+    node('Cast', ['present32'], ['present_keys'], { to: ELEMENT_TYPE[kv] }),
     node('Neg', ['present_keys'], ['present_values']),
     node('Concat', ['past_values', 'present_values'], ['all_values'], { axis: 3 }),
-    node('Cast', ['all_values'], ['all_values32'], { to: ELEM.float }),
+    node('Cast', ['all_values'], ['all_values32'], { to: ELEMENT_TYPE.float32 }),
     node('ReduceMean', ['all_values32'], ['context'], { axes: [0, 1, 2, 3, 4], keepdims: 0 }),
     node('MatMul', ['h', 'head'], ['logits_all']),
     node('Reshape', ['output_positions', 'flat'], ['rows']),
@@ -117,21 +83,23 @@ export function tinyDllmGraph(o: TinyGraphOptions): Uint8Array {
     node('Mul', ['probs', 'log_probs'], ['p_log_p']),
     node('ReduceSum', ['p_log_p', 'last_axis'], ['neg_entropy'], { keepdims: 0 }),
   ];
-  const graph = [
-    ...nodes.flat(), ...ld(2, utf8('tiny_dllm')), ...inits.flat(),
-    ...ld(11, valueInfo('input_ids', 'int64', [1, 'q'])),
-    ...ld(11, valueInfo('position_ids', 'int64', [1, 'q'])),
-    ...ld(11, valueInfo('past_keys', kv, [L, 1, H, 'past', D])),
-    ...ld(11, valueInfo('past_values', kv, [L, 1, H, 'past', D])),
-    ...ld(11, valueInfo('output_positions', 'int64', [1, 'n_out'])),
-    ...ld(12, valueInfo('top_ids', 'int64', [1, 'n_out', topK])),
-    ...ld(12, valueInfo('top_probs', 'float', [1, 'n_out', topK])),
-    ...ld(12, valueInfo('neg_entropy', 'float', [1, 'n_out'])),
-    ...ld(12, valueInfo('present_keys', kv, [L, 1, H, 'q', D])),
-    ...ld(12, valueInfo('present_values', kv, [L, 1, H, 'q', D])),
-  ];
-  // ModelProto{ir_version=1, graph=7, opset_import=8{domain=1, version=2}}
-  return Uint8Array.from([...vi(1, 8), ...ld(7, graph), ...ld(8, [...ld(1, []), ...vi(2, 17)])]);
+  return onnxModel({
+    name: 'tiny_dllm', opset: 17, nodes, initializers,
+    inputs: [
+      { name: 'input_ids', dtype: 'int64', dims: [1, 'q'] },
+      { name: 'position_ids', dtype: 'int64', dims: [1, 'q'] },
+      { name: 'past_keys', dtype: kv, dims: [L, 1, H, 'past', D] },
+      { name: 'past_values', dtype: kv, dims: [L, 1, H, 'past', D] },
+      { name: 'output_positions', dtype: 'int64', dims: [1, 'n_out'] },
+    ],
+    outputs: [
+      { name: 'top_ids', dtype: 'int64', dims: [1, 'n_out', topK] },
+      { name: 'top_probs', dtype: 'float32', dims: [1, 'n_out', topK] },
+      { name: 'neg_entropy', dtype: 'float32', dims: [1, 'n_out'] },
+      { name: 'present_keys', dtype: kv, dims: [L, 1, H, 'q', D] },
+      { name: 'present_values', dtype: kv, dims: [L, 1, H, 'q', D] },
+    ],
+  });
 }
 
 /** Added tokens of the tiny test models: plain-string specials, as Qwen-family tokenizers have. */

@@ -22,8 +22,8 @@ function rowsOf(t: ort.Tensor, base = 0): number[] {
 }
 
 test('onnxModel: a Gather on the row axis picks rows in the order asked, in every layer and head', async () => {
-  const bytes = onnxModel('pick', [{ op: 'Gather', inputs: ['keys', 'rows'], outputs: ['picked'], attributes: { axis: 3 } }],
-    [kv('keys', 'n'), { name: 'rows', dtype: 'int64', dims: ['m'] }], [kv('picked', 'm')]);
+  const bytes = onnxModel({ name: 'pick', nodes: [{ op: 'Gather', inputs: ['keys', 'rows'], outputs: ['picked'], attributes: { axis: 3 } }],
+    inputs: [kv('keys', 'n'), { name: 'rows', dtype: 'int64', dims: ['m'] }], outputs: [kv('picked', 'm')] });
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
   try {
     const out = await session.run({ keys: rowsTensor(6), rows: new ort.Tensor('int64', BigInt64Array.from([4n, 0n, 5n]), [3]) });
@@ -37,9 +37,9 @@ test('onnxModel: a Gather on the row axis picks rows in the order asked, in ever
   }
 });
 
-test('onnxModel: a Concat on the row axis appends rows after rows', async () => {
-  const bytes = onnxModel('append', [{ op: 'Concat', inputs: ['a', 'b'], outputs: ['joined'], attributes: { axis: 3 } }],
-    [kv('a', 'x'), kv('b', 'y')], [kv('joined', 'z')]);
+test('onnxModel: a Concat on the row axis (given as −2) appends rows after rows', async () => {
+  const bytes = onnxModel({ name: 'append', nodes: [{ op: 'Concat', inputs: ['a', 'b'], outputs: ['joined'], attributes: { axis: -2 } }],
+    inputs: [kv('a', 'x'), kv('b', 'y')], outputs: [kv('joined', 'z')] });
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
   try {
     const out = await session.run({ a: rowsTensor(2), b: rowsTensor(3) });
@@ -52,8 +52,8 @@ test('onnxModel: a Concat on the row axis appends rows after rows', async () => 
 });
 
 test('onnxModel: float16 inputs and a fixed dimension are declared as given (a wrong feed is refused)', async () => {
-  const bytes = onnxModel('f16', [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
-    [{ name: 'x', dtype: 'float16', dims: [2, 'n'] }], [{ name: 'y', dtype: 'float16', dims: [2, 'n'] }]);
+  const bytes = onnxModel({ name: 'f16', nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+    inputs: [{ name: 'x', dtype: 'float16', dims: [2, 'n'] }], outputs: [{ name: 'y', dtype: 'float16', dims: [2, 'n'] }] });
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
   try {
     assert.deepEqual(session.inputMetadata.map((m) => m.isTensor && m.type), ['float16']);
@@ -64,7 +64,23 @@ test('onnxModel: float16 inputs and a fixed dimension are declared as given (a w
   }
 });
 
-test('onnxModel: a negative or fractional integer is refused', () => {
-  assert.throws(() => onnxModel('bad', [{ op: 'Gather', inputs: ['a', 'b'], outputs: ['c'], attributes: { axis: -1 } }], [], []), RangeError);
-  assert.throws(() => onnxModel('bad', [], [{ name: 'x', dtype: 'float32', dims: [1.5] }], []), RangeError);
+test('onnxModel: initializers and integer-list attributes (Transpose perm) are written as given', async () => {
+  const bytes = onnxModel({
+    name: 'init', opset: 17,
+    nodes: [{ op: 'Add', inputs: ['x', 'offset'], outputs: ['sum'] }, { op: 'Transpose', inputs: ['sum'], outputs: ['y'], attributes: { perm: [1, 0] } }],
+    initializers: [{ name: 'offset', dims: [2, 3], data: Float32Array.from([0, 1, 2, 10, 11, 12]) }],
+    inputs: [{ name: 'x', dtype: 'float32', dims: [2, 3] }], outputs: [{ name: 'y', dtype: 'float32', dims: [3, 2] }],
+  });
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+  try {
+    const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(6).fill(100), [2, 3]) });
+    assert.deepEqual(out.y.dims, [3, 2]);
+    assert.deepEqual(Array.from(out.y.data as Float32Array), [100, 110, 101, 111, 102, 112]);
+  } finally {
+    await session.release();
+  }
+});
+
+test('onnxModel: a fractional integer is refused', () => {
+  assert.throws(() => onnxModel({ name: 'bad', nodes: [], inputs: [{ name: 'x', dtype: 'float32', dims: [1.5] }], outputs: [] }), RangeError);
 });

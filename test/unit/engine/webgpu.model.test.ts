@@ -6,6 +6,8 @@
 // By hand: node .ci/lavapipe.mjs prints the VK_ICD_FILENAMES and LD_LIBRARY_PATH to run this file with.
 // Skipped, with the reason printed, where onnxruntime finds no WebGPU adapter.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { type DecodeModel, decodeBlockCausal } from '../../../src/engine/decoder';
 import { defaultDecodeOptions, DEFAULT_THRESHOLDS } from '../../../src/engine/defaults';
@@ -16,6 +18,8 @@ import { modelPaths, readModelConfig } from '../../../src/engine/modelConfig';
 import { policySpec } from '../../../src/engine/policies';
 import type { CacheMode, PolicyName } from '../../../src/engine/protocol';
 import { type ForwardRequest, ModelSession, type PassTiming } from '../../../src/engine/session';
+import { REPO_ROOT } from '../../support/repoRoot';
+import { type TinyModelOptions, writeTinyModelDir } from '../../support/tinyDllm';
 import { HAVE_MODEL, MODEL_DIR, NO_MODEL_REASON, SAMPLE } from './modelFixture';
 
 test('webgpu: same tokens as the CPU provider', { skip: HAVE_MODEL ? false : NO_MODEL_REASON, timeout: 600_000 }, async (t) => {
@@ -155,5 +159,39 @@ test('webgpu, K/V on the device: a block-causal decode appends each finished blo
     assert.equal(gpu.liveDeviceCaches, 0, 'the decoder releases its cache');
   } finally {
     await Promise.all([gpu.release(), cpu.release()]);
+  }
+});
+
+test('webgpu, K/V on the device: tiny open-dLLM graphs with float16 K/V (bidirectional with GQA, block-causal) decode as on the CPU', { timeout: 600_000 }, async (t) => {
+  const tokenizer = path.join(REPO_ROOT, 'models', 'dllm-code-small', 'tokenizer.json');
+  const variants: [string, TinyModelOptions][] = [
+    ['bidirectional, 2 K/V heads, float16 K/V', { kvDtype: 'float16', nKvHeads: 2 }],
+    ['block-causal, float16 K/V', { attention: 'block-causal', kvDtype: 'float16' }],
+  ];
+  for (const [name, options] of variants) {
+    const { dir } = writeTinyModelDir(tokenizer, options);
+    const gpu = new Engine({ modelDir: dir, executionProvider: 'webgpu' }, { strictProvider: true });
+    const cpu = new Engine({ modelDir: dir, executionProvider: 'cpu' });
+    try {
+      let session: ModelSession;
+      try {
+        ({ session } = await gpu.load());
+      } catch (err) {
+        if (err instanceof EngineError && err.code === 'UNKNOWN_EP') { t.skip(err.message); return; }
+        throw err;
+      }
+      assert.equal(session.kvPlacement, 'device', name);
+      assert.equal(session.kvDtype, 'float16', name);
+      for (const policy of ['r2', 'llada'] as const) {
+        const request = { id: `${name}-${policy}`, ...SAMPLE, maxNewTokens: 16, policy };
+        const [a, b] = [await cpu.complete(request), await gpu.complete(request)];
+        assert.deepEqual(b.tokenIds, a.tokenIds, `${name} / ${policy}: webgpu tokens differ from cpu`);
+        assert.equal(session.liveDeviceCaches, 0, `${name} / ${policy}: device K/V left after the request`);
+        console.log(`  tiny ${name} / ${policy}: ${b.metrics.nfe} passes (+${b.metrics.contextPasses ?? 0} context), same ${b.tokenIds.length} tokens`);
+      }
+    } finally {
+      await Promise.all([gpu.dispose(), cpu.dispose()]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
