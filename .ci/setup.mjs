@@ -111,7 +111,7 @@ export function needsOfLayers(layers) {
   const needs = new Set();
   for (const layer of layers) {
     if (layer === 'integration' || layer === 'e2e') editorNeeds.forEach((n) => needs.add(n));
-    if (layer === 'model') needs.add('torch');
+    if (layer === 'model') { needs.add('torch'); needs.add('lavapipe'); }
     if (layer === 'unit') needs.add('lavapipe');
     if (layer === 'stress') {
       const parts = (process.env.DLLM_STRESS_PARTS || 'engine,editor,untrusted').split(',');

@@ -48,8 +48,8 @@ export function isExecutionProvider(name: unknown): name is ExecutionProviderNam
 
 /**
  * `auto` sends a model this large (its graph files) to a hardware GPU: the bundled 11 MB model's CPU pass takes
- * 7-48 ms, about what a GPU pass costs in launches and K/V copies, while a 0.5B model's CPU pass takes 0.2-1.5 s
- * (README, bench-model). Smaller models stay on the CPU.
+ * 4-48 ms, about what a GPU pass costs in kernel launches and transfers alone, while a 0.5B model's CPU pass takes
+ * 0.2-1.5 s (README, bench-model). Smaller models stay on the CPU.
  */
 export const AUTO_GPU_MIN_MODEL_BYTES = 64 * 1024 * 1024;
 

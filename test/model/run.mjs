@@ -3,6 +3,7 @@
 // Needs Debian's python3-torch, python3-numpy, python3-onnx and python3-regex (npm test installs them: .ci/setup.mjs).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { gpuPresent, lavapipeEnv } from '../../.ci/lavapipe.mjs';
 import { ROOT, runStreaming, writeSummary } from '../support/layers.mjs';
 
 const PY = '/usr/bin/python3';
@@ -30,7 +31,11 @@ failed += unitFailed;
 
 // The Hugging Face converter (models/convert): tiny random checkpoints of every family, every precision, replayed
 // through onnxruntime-node.
-const convert = await runStreaming(PY, ['-m', 'unittest', 'discover', '-s', 'tests', '-v'], { cwd: path.join(ROOT, 'models', 'convert') });
+// Without a GPU, the WebGPU test of the GPU precisions runs on lavapipe when set-up installed it (.ci/lavapipe.mjs).
+const vulkan = gpuPresent() ? undefined : lavapipeEnv();
+if (vulkan) console.log(`model: WebGPU on lavapipe (VK_ICD_FILENAMES=${vulkan.VK_ICD_FILENAMES})`);
+const convert = await runStreaming(PY, ['-m', 'unittest', 'discover', '-s', 'tests', '-v'],
+  { cwd: path.join(ROOT, 'models', 'convert'), env: { ...process.env, ...vulkan } });
 const convertRan = Number(convert.output.match(/^Ran (\d+) tests?/m)?.[1] ?? 0);
 const convertBad = convert.output.match(/^FAILED \((?:failures=(\d+))?(?:, )?(?:errors=(\d+))?/m);
 const convertFailed = convertBad ? Number(convertBad[1] ?? 0) + Number(convertBad[2] ?? 0) : convert.code === 0 ? 0 : 1;
