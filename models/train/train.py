@@ -39,6 +39,9 @@ OUT = env('OUT', os.path.join(HERE, 'work', 'checkpoints'))
 DATA = env('DATA', os.path.join(HERE, 'work'))
 EVAL_EVERY, SAVE_EVERY_S, WARMUP = int(env('EVAL_EVERY', 250)), float(env('SAVE_EVERY_S', 600)), 150
 INFILL_SHARE, NO_SUFFIX_SHARE, MAX_EXTRA_PAD, EPS = 0.5, 0.15, 48, 1e-3
+# MDLM infill rows: the first PAD after the middle (the end of the answer) is a full target; the padding after it
+# counts PAD_WEIGHT each, so the canvas tail does not teach "the answer is empty" (issue 21, item 4).
+PAD_WEIGHT = float(env('PAD_WEIGHT', 0.2))
 assert OBJECTIVE in ('mdlm', 'bd'), f'OBJECTIVE must be mdlm or bd, not {OBJECTIVE}' 
 # (share of the budget, {seq_len: probability}); short sequences early, long ones late.
 LENGTH_PHASES = [(0.65, {128: 0.15, 256: 0.85}), (1.0, {256: 0.3, 512: 0.7})]
@@ -83,10 +86,10 @@ def middle_span(window, has_newline, rng):
 
 
 def make_row(window, has_newline, t, rng):
-    """Returns (tokens, maskable) for one row of length len(window)."""
+    """Returns (tokens, maskable, target_weight) for one row of length len(window)."""
     T = len(window)
     if rng.random() >= INFILL_SHARE:
-        return window.copy(), np.ones(T, dtype=bool)
+        return window.copy(), np.ones(T, dtype=bool), np.ones(T, dtype=np.float32)
     a, m = middle_span(window, has_newline, rng)
     extra = int(rng.integers(0, MAX_EXTRA_PAD + 1))
     n = min(m + extra, T - 1)
@@ -96,32 +99,40 @@ def make_row(window, has_newline, t, rng):
         tokens = np.concatenate([window[:a], window[a:a + m], np.full(T - a - m, PAD_ID, dtype=window.dtype)])
         maskable = np.zeros(T, dtype=bool)
         maskable[a:] = True
-        return tokens[:T], maskable
-    canvas = np.concatenate([window[a:a + m], np.full(n - m, PAD_ID, dtype=window.dtype)])
-    tokens = np.concatenate([window[:a], canvas, window[a + m:]])[:T]
-    maskable = np.zeros(T, dtype=bool)
-    maskable[a:a + len(canvas)] = True
-    return tokens, maskable
+        end = T
+    else:
+        canvas = np.concatenate([window[a:a + m], np.full(n - m, PAD_ID, dtype=window.dtype)])
+        tokens = np.concatenate([window[:a], canvas, window[a + m:]])[:T]
+        maskable = np.zeros(T, dtype=bool)
+        maskable[a:a + len(canvas)] = True
+        end = min(a + len(canvas), T)
+    weight = np.ones(T, dtype=np.float32)
+    weight[a + m + 1:end] = PAD_WEIGHT  # padding after the end token
+    return tokens[:T], maskable, weight
 
 
 def make_batch(stream, has_newline, seq_len, rows, rng):
     starts = rng.integers(0, len(stream) - seq_len, rows)
     u = rng.random()
     ts = EPS + (1 - EPS) * ((u + np.arange(rows) / rows) % 1.0)  # low-discrepancy t
-    tokens, maskable = zip(*(make_row(stream[s:s + seq_len].astype(np.int64), has_newline, t, rng)
-                             for s, t in zip(starts, ts)))
-    tokens, maskable = np.stack(tokens), np.stack(maskable)
+    tokens, maskable, weight = zip(*(make_row(stream[s:s + seq_len].astype(np.int64), has_newline, t, rng)
+                                     for s, t in zip(starts, ts)))
+    tokens, maskable, weight = np.stack(tokens), np.stack(maskable), np.stack(weight)
     masked = maskable & (rng.random(tokens.shape) < ts[:, None])
-    return torch.from_numpy(tokens), torch.from_numpy(masked), torch.from_numpy(maskable), torch.from_numpy(ts).float()
+    return (torch.from_numpy(tokens), torch.from_numpy(masked), torch.from_numpy(maskable),
+            torch.from_numpy(ts).float(), torch.from_numpy(weight))
 
 
-def diffusion_loss(model, x0, masked, maskable, t):
-    """MDLM loss: CE on masked positions weighted 1/t, normalised by the number of maskable positions."""
+def diffusion_loss(model, x0, masked, maskable, t, target_weight=None):
+    """MDLM loss: CE on masked positions weighted 1/t (and by target_weight), normalised by the number of maskable
+    positions."""
     xt = torch.where(masked, torch.full_like(x0, MASK_ID), x0)
     h, _, _ = model.hidden(xt)
     logits = model.logits(h[masked]).float()
     ce = F.cross_entropy(logits, x0[masked], reduction='none')
     weights = (1.0 / t)[:, None].expand_as(masked)[masked]
+    if target_weight is not None:
+        weights = weights * target_weight[masked]
     return (ce * weights).sum() / maskable.sum().clamp(min=1), ce.mean()
 
 
@@ -304,7 +315,8 @@ def main():
     budget = (CPU_MINUTES or MINUTES) * 60
     spent = lambda: state.get('cpu_seconds', 0.0) if CPU_MINUTES else state['train_seconds']
     last_save, ema = time.time(), None
-    while spent() < budget:
+    stop_file = os.path.join(OUT, 'STOP')  # touch it to end the run early, saved
+    while spent() < budget and not os.path.exists(stop_file):
         t0, c0 = time.time(), time.process_time()
         progress = spent() / budget
         phase = next(p for end, p in LENGTH_PHASES if progress <= end)
@@ -313,7 +325,7 @@ def main():
         if OBJECTIVE == 'bd':
             x0, positions, masked, maskable, t = to_device(*bd_batch(train, has_newline, seq_len, rows, BLOCK, rng))
         else:
-            x0, masked, maskable, t = to_device(*make_batch(train, has_newline, seq_len, rows, rng))
+            x0, masked, maskable, t, target_weight = to_device(*make_batch(train, has_newline, seq_len, rows, rng))
         lr = lr_at(progress) * min(1.0, (state['step'] - state.get('step_offset', 0) + 1) / WARMUP)
         for group in opt.param_groups:
             group['lr'] = lr
@@ -321,7 +333,7 @@ def main():
             if OBJECTIVE == 'bd':
                 loss, ce = bd_loss(model, x0, positions, masked, maskable, t, BLOCK)
             else:
-                loss, ce = diffusion_loss(model, x0, masked, maskable, t)
+                loss, ce = diffusion_loss(model, x0, masked, maskable, t, target_weight)
         opt.zero_grad(set_to_none=True)
         loss.float().backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

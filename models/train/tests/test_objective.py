@@ -28,10 +28,11 @@ class ObjectiveTest(unittest.TestCase):
         seen_infill = 0
         for seed in range(300):
             w = window(seed=seed)
-            tokens, maskable = train.make_row(w, flags(), 0.5, rng)
+            tokens, maskable, weight = train.make_row(w, flags(), 0.5, rng)
             self.assertEqual(len(tokens), len(w))
             if maskable.all():
                 np.testing.assert_array_equal(tokens, w)  # plain MDLM row
+                self.assertTrue((weight == 1).all())
                 continue
             seen_infill += 1
             idx = np.nonzero(maskable)[0]
@@ -43,8 +44,13 @@ class ObjectiveTest(unittest.TestCase):
             if len(pads):  # padding only at the canvas tail
                 self.assertTrue((canvas[pads[0]:] == PAD_ID).all())
                 answer = canvas[:pads[0]]
+                # the end token is a full target, the padding after it a light one, everything else full
+                self.assertEqual(weight[a + pads[0]], 1.0)
+                np.testing.assert_allclose(weight[a + pads[0] + 1:end], train.PAD_WEIGHT)
+                self.assertTrue((weight[:a + pads[0] + 1] == 1).all() and (weight[end:] == 1).all())
             else:
                 answer = canvas
+                self.assertTrue((weight == 1).all())
             np.testing.assert_array_equal(answer, w[a:a + len(answer)])
             if end < len(w):  # suffix follows the answer in the original text
                 suffix = tokens[end:]
@@ -54,7 +60,7 @@ class ObjectiveTest(unittest.TestCase):
     def test_only_maskable_positions_are_masked(self):
         rng = np.random.default_rng(2)
         stream = np.concatenate([window(seed=s) for s in range(50)]).astype(np.uint16)
-        x0, masked, maskable, t = train.make_batch(stream, flags(), 64, 32, rng)
+        x0, masked, maskable, t, weight = train.make_batch(stream, flags(), 64, 32, rng)
         self.assertFalse((masked & ~maskable).any())
         self.assertTrue(masked.any())
         self.assertTrue(((t > 0) & (t <= 1)).all())
@@ -156,3 +162,20 @@ class BlockDiffusionTest(unittest.TestCase):
             opt.step()
             losses.append(loss.item())
         self.assertLess(np.mean(losses[-5:]), np.mean(losses[:5]))
+
+    def test_padding_after_the_end_token_weighs_pad_weight_in_the_loss(self):
+        torch.manual_seed(0)
+        model = DiffusionLM(64, 16, 1, 2, 128)
+        x0 = torch.randint(10, 64, (1, 16))
+        x0[0, 8:] = PAD_ID  # answer 4-7, end token at 8, padding 9-15
+        masked = torch.zeros(1, 16, dtype=torch.bool)
+        masked[0, 4:] = True
+        maskable = masked.clone()
+        t = torch.tensor([0.5])
+        weight = torch.ones(1, 16)
+        weight[0, 9:] = 0.25
+        loss, _ = train.diffusion_loss(model, x0, masked, maskable, t, weight)
+        h, _, _ = model.hidden(torch.where(masked, torch.full_like(x0, MASK_ID), x0))
+        ce = torch.nn.functional.cross_entropy(model.logits(h[masked]), x0[masked], reduction='none')
+        expected = (ce * weight[masked]).sum() / 0.5 / 12
+        self.assertAlmostEqual(loss.item(), expected.item(), places=4)
