@@ -74,7 +74,7 @@ const USAGE = `dLLM code engine CLI
       --end-rule: behind-answer (default, as the editor) commits an end token only behind a decided answer and never
       first; reference decodes ends as the published samplers do (it can answer nothing).
 
-  node dist/cli.js bench --replay [--tasks models/eval/replay-tasks.jsonl] [--policies ${POLICY_NAMES.join(',')}]
+  node dist/cli.js bench --replay [--tasks models/eval/replay-tasks.jsonl] [--policies ${POLICY_NAMES.join(',')}] (each may carry ~τ: r2~0.7)
                          [--min-confidence X] [--limit N] [--json REPORT.json] [--out BENCHMARKS.md] [--svg media/gate-curve.svg]
                          [--rescore REPORT.json] [--end-rule ${END_RULES.join('|')}]
       Replays typing through held-out files with \`complete\`'s pipeline; writes the tables into BENCHMARKS.md
@@ -306,9 +306,12 @@ export function defaultReplayTasks(): string {
 const REPLAY_START = '<!-- replay:start (written by node dist/cli.js bench --replay) -->';
 const REPLAY_END = '<!-- replay:end -->';
 
+/** A replay policy: a policy name, optionally with its base threshold τ (`r2~0.7`), reported under `label`. */
+interface ReplayPolicy { label: string; policy: PolicyName; tau?: number }
+
 /** `bench --replay`: every policy through the pipeline on the replay positions. */
 async function runReplayBench(o: {
-  tasksFile: string; policies: PolicyName[]; modelDir: string; executionProvider: ExecutionProviderName; gate: number;
+  tasksFile: string; policies: ReplayPolicy[]; modelDir: string; executionProvider: ExecutionProviderName; gate: number;
   limit?: number; command: string; endRule?: EndRule;
 }): Promise<ReturnType<typeof replayReport>> {
   const tasks: ReplayTask[] = fs.readFileSync(o.tasksFile, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
@@ -317,22 +320,23 @@ async function runReplayBench(o: {
   const loaded = await loadAndSayWhere(engine);
   const records: ReplayRecord[] = [];
   try {
-    for (const policy of o.policies) {
-      const settings = pipelineSettings(policy, 0); // every answer; the gate is applied when scoring
+    for (const { label, policy, tau } of o.policies) {
+      // Every answer; the gate is applied when scoring.
+      const settings = { ...pipelineSettings(policy, 0), ...(tau !== undefined ? { threshold: tau } : {}) };
       const t0 = Date.now();
       for (const task of chosen) {
         const cursor = cursorOf(task as unknown as Record<string, unknown>);
         const r = await runCompletion(pipelineEngine(engine), cursor, settings, { id: task.task_id, endRule: o.endRule });
-        records.push(replayRecord(task, policy, r));
+        records.push(replayRecord(task, label, r));
       }
-      process.stderr.write(`replay: ${policy} done, ${chosen.length} positions in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+      process.stderr.write(`replay: ${label} done, ${chosen.length} positions in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     }
   } finally {
     await engine.dispose();
   }
   return replayReport(records, {
     command: o.command, date: new Date().toISOString().slice(0, 10), model: path.basename(o.modelDir),
-    tasksFile: path.relative(process.cwd(), o.tasksFile) || o.tasksFile, gate: o.gate, policies: o.policies,
+    tasksFile: path.relative(process.cwd(), o.tasksFile) || o.tasksFile, gate: o.gate, policies: o.policies.map((p) => p.label),
     executionProvider: loaded.session.executionProvider, fallbackReason: loaded.session.fallbackReason ?? null,
   });
 }
@@ -461,6 +465,14 @@ export async function main(argv: string[]): Promise<number> {
     if (!isPolicyName(value)) throw new EngineError('UNKNOWN_POLICY', `Unknown policy "${value}". Known: ${POLICY_NAMES.join(', ')}.`);
     return value;
   };
+  const replayPolicyOf = (text: string): ReplayPolicy => {
+    const [name, tauText, ...rest] = text.split('~');
+    const tau = tauText === undefined ? undefined : Number(tauText);
+    if (rest.length > 0 || (tau !== undefined && !(tauText !== '' && tau > 0 && tau <= 1))) {
+      throw new EngineError('BAD_INPUT', `--policies: "${text}" is not POLICY or POLICY~τ with 0 < τ ≤ 1 (e.g. r2~0.7).`);
+    }
+    return { label: text, policy: policyOf(name), tau };
+  };
   if (command === 'complete') {
     if (!values.tasks || !values.out) throw new EngineError('BAD_INPUT', 'complete needs --tasks IN.jsonl and --out OUT.jsonl.');
     const summary = await runComplete({
@@ -484,7 +496,7 @@ export async function main(argv: string[]): Promise<number> {
     const report = previous
       ? replayReport(previous.records, { ...previous, gate: minConfidence }) // the same answers scored at another gate
       : await runReplayBench({
-      tasksFile, policies: (values.policies ? values.policies.split(',') : [...POLICY_NAMES]).map((p) => policyOf(p.trim())),
+      tasksFile, policies: (values.policies ? values.policies.split(',') : [...POLICY_NAMES]).map((p) => replayPolicyOf(p.trim())),
       modelDir, executionProvider: ep, gate: minConfidence, limit: positiveInt('limit', values.limit),
       command: ['node dist/cli.js', ...argv].join(' '), endRule,
     });

@@ -58,3 +58,23 @@ test('complete rejects a bad --min-confidence with a clear error', () => {
   assert.throws(() => execFileSync(process.execPath, [CLI, 'complete', '--tasks', 'x', '--out', 'y', '--min-confidence', '2'],
     { stdio: ['ignore', 'ignore', 'pipe'] }), /min-confidence must be a number from 0 to 1/);
 });
+
+test('bench --replay takes POLICY~τ: the threshold reaches the engine and the report keeps the label', { skip: HAVE_MODEL ? false : NO_MODEL_REASON, timeout: 300_000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dllm-replay-tau-'));
+  const tasksFile = path.join(dir, 'tasks.jsonl');
+  fs.writeFileSync(tasksFile, firstTasks(1).map((t) => JSON.stringify(t)).join('\n') + '\n');
+  const reportFile = path.join(dir, 'report.json');
+  execFileSync(process.execPath, [CLI, 'bench', '--replay', '--tasks', tasksFile, '--policies', 'r2~0.05,r2', '--model', MODEL_DIR,
+    '--ep', 'cpu', '--json', reportFile, '--out', path.join(dir, 'BENCH.md')], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 240_000 });
+  const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as { policies: string[]; records: { policy: string; nfe: number }[] };
+  assert.deepEqual(report.policies, ['r2~0.05', 'r2']);
+  const passes = (label: string) => report.records.filter((r) => r.policy === label).reduce((sum, r) => sum + r.nfe, 0);
+  assert.equal(report.records.length, 6);
+  // At τ 0.05 nearly every position clears the threshold at once; at the default 0.9 they do not.
+  assert.ok(passes('r2~0.05') < passes('r2'), `NFE at τ 0.05 (${passes('r2~0.05')}) should be below the default's (${passes('r2')})`);
+});
+
+test('bench --replay rejects a threshold outside (0, 1] with a clear error', () => {
+  assert.throws(() => execFileSync(process.execPath, [CLI, 'bench', '--replay', '--policies', 'r2~2'],
+    { stdio: ['ignore', 'ignore', 'pipe'] }), /not POLICY or POLICY~τ/);
+});
