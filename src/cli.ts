@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
-import { DEFAULT_VARIANTS, markdownReport, parseVariant, runBench } from './bench/bench';
+import { DEFAULT_VARIANTS, markdownReport, parseVariant, runBench, type Variant } from './bench/bench';
 import {
   type ReplayRecord, type ReplayTask, type SourceFile, gateCurveSvg, languageOfPath, replayMarkdown, replayRecord, replayReport,
   sampleReplayTasks,
@@ -307,7 +307,7 @@ const REPLAY_START = '<!-- replay:start (written by node dist/cli.js bench --rep
 const REPLAY_END = '<!-- replay:end -->';
 
 /** A replay policy: a policy name, optionally with its base threshold τ (`r2~0.7`), reported under `label`. */
-interface ReplayPolicy { label: string; policy: PolicyName; tau?: number }
+type ReplayPolicy = Pick<Variant, 'label' | 'policy' | 'tau'>;
 
 /** `bench --replay`: every policy through the pipeline on the replay positions. */
 async function runReplayBench(o: {
@@ -465,13 +465,13 @@ export async function main(argv: string[]): Promise<number> {
     if (!isPolicyName(value)) throw new EngineError('UNKNOWN_POLICY', `Unknown policy "${value}". Known: ${POLICY_NAMES.join(', ')}.`);
     return value;
   };
+  // The replay runs the editor's pipeline, which takes a policy and τ only (no :factor, @cache or #final).
   const replayPolicyOf = (text: string): ReplayPolicy => {
-    const [name, tauText, ...rest] = text.split('~');
-    const tau = tauText === undefined ? undefined : Number(tauText);
-    if (rest.length > 0 || (tau !== undefined && !(tauText !== '' && tau > 0 && tau <= 1))) {
+    const variant = (() => { try { return parseVariant(text); } catch { return undefined; } })();
+    if (!variant || variant.factor || variant.cache || variant.stopWhenAnswerFinal || (variant.tau !== undefined && variant.tau <= 0)) {
       throw new EngineError('BAD_INPUT', `--policies: "${text}" is not POLICY or POLICY~τ with 0 < τ ≤ 1 (e.g. r2~0.7).`);
     }
-    return { label: text, policy: policyOf(name), tau };
+    return { label: variant.label, policy: variant.policy, tau: variant.tau };
   };
   if (command === 'complete') {
     if (!values.tasks || !values.out) throw new EngineError('BAD_INPUT', 'complete needs --tasks IN.jsonl and --out OUT.jsonl.');
