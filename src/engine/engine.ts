@@ -2,13 +2,11 @@
 // metrics. No vscode, no threads: the worker (worker.ts) and the CLI both drive this class.
 import { buildCanvas, trimForEncoding } from './canvas';
 import { decode, type DecodeModel, type DecodeOutcome } from './decoder';
-import { defaultDecodeOptions } from './defaults';
 import { EngineError, toEngineError } from './errors';
 import { fillCompletionResult, runFill } from './fill';
 import { requestMetrics } from './metrics';
 import { checkModelFitsMemory } from './memory';
 import { isEndToken, type ModelConfig, modelPaths, readModelConfig } from './modelConfig';
-import { policySpec } from './policies';
 import type {
   CommitInfo, CompletionRequest, CompletionResult, EngineConfig, EngineStatus, PolicyName, StepEvent, StopReason,
 } from './protocol';
@@ -50,6 +48,23 @@ export interface EngineOptions {
 }
 
 const NEWLINE = /\r?\n/;
+
+/** The answer's tokens: the canvas up to its first end token or mask. */
+function answerTokens(config: ModelConfig, ids: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < ids.length && !isEndToken(config, ids[i]) && ids[i] !== config.maskId; i++) out.push(ids[i]);
+  return out;
+}
+
+/** When a request's decode may stop early: a single-line request at its first newline, or the answer ended. */
+function answerIsFinalRule(model: LoadedModel, settings: DecodeSettings, request: CompletionRequest) {
+  const { config, tokenizer } = model;
+  return (prefix: ArrayLike<number>): StopReason | undefined => {
+    if (request.singleLine === true && NEWLINE.test(tokenizer.decode(answerTokens(config, prefix)))) return 'single-line';
+    if (settings.options.stopWhenAnswerFinal && Array.prototype.some.call(prefix, (id: number) => isEndToken(config, id))) return 'answer-final';
+    return undefined;
+  };
+}
 
 export class Engine {
   private loading: Promise<LoadedModel> | undefined;
@@ -171,14 +186,9 @@ export class Engine {
     const truncatedSuffixChars = Math.max(0, cleanLength(request.suffix) - keptSuffixText.length);
 
     const { maskId } = config;
-    const isEnd = (id: number) => isEndToken(config, id);
     const singleLine = request.singleLine === true;
     const emit = request.emitSteps !== false && hooks.onStep !== undefined;
-    const textBeforeEnd = (ids: ArrayLike<number>) => {
-      const out: number[] = [];
-      for (let i = 0; i < ids.length && !isEnd(ids[i]) && ids[i] !== maskId; i++) out.push(ids[i]);
-      return out;
-    };
+    const textBeforeEnd = (ids: ArrayLike<number>) => answerTokens(config, ids);
     let firstCommitMs = 0;
     const trace: DecodeTrace | undefined = hooks.onTrace && {
       prefixIds: Array.from(layout.sequence.subarray(0, layout.canvasStart)),
@@ -206,11 +216,7 @@ export class Engine {
           canvas, maskedRemaining: canvas.filter((t) => t === null).length,
         });
       },
-      answerIsFinal: (prefix): StopReason | undefined => {
-        if (singleLine && NEWLINE.test(tokenizer.decode(textBeforeEnd(prefix)))) return 'single-line';
-        if (settings.options.stopWhenAnswerFinal && prefix.some(isEnd)) return 'answer-final';
-        return undefined;
-      },
+      answerIsFinal: answerIsFinalRule(model, settings, request),
     });
 
     if (trace) hooks.onTrace!(trace);
@@ -218,7 +224,7 @@ export class Engine {
     const text = tokenizer.decode(tokenIds);
     const completion = singleLine ? text.split(NEWLINE)[0] : closeLastLine(text, request.prefix, request.suffix);
     const ms = performance.now() - t0;
-    const baselines = request.measureBaselines ? await this.baselines(model, layout, settings) : {};
+    const baselines = request.measureBaselines ? await this.baselines(model, layout, request) : {};
     const metrics = requestMetrics({
       outcome, policy: settings.policy, executionProvider: model.session.executionProvider,
       completionTokens: tokenIds.length, ms, timeToFirstCommitMs: firstCommitMs, canvasLength: settings.maxNewTokens,
@@ -250,16 +256,20 @@ export class Engine {
     return fillCompletionResult(request, result, model.session.executionProvider, settings, loadMs, cancelled);
   }
 
-  /** NFE of plain llada and fast-dllm decodes of the same canvas (fresh copies; no events). */
+  /**
+   * NFE of the same request decoded under plain llada and fast-dllm: its canvas, thresholds, options and stopping rules,
+   * only the policy (and that policy's default cache) changed (fresh copies; no events).
+   */
   private async baselines(model: LoadedModel, layout: ReturnType<typeof buildCanvas>,
-    settings: DecodeSettings): Promise<{ lladaNfe: number; fastDllmNfe: number }> {
+    request: CompletionRequest): Promise<{ lladaNfe: number; fastDllmNfe: number }> {
     const run = async (policy: PolicyName): Promise<DecodeOutcome> => {
-      const options = { ...defaultDecodeOptions(policy), blockSize: settings.options.blockSize };
+      const settings = resolveRequest({ ...request, policy }, model.config.blockSize);
       const sequence = layout.sequence.slice();
       sequence.fill(model.config.maskId, layout.canvasStart, layout.canvasEnd);
       return decode(this.decodeModel(model), {
         sequence, canvasStart: layout.canvasStart, canvasEnd: layout.canvasEnd, hasBos: layout.hasBos,
-        spec: policySpec(policy, options), thresholds: settings.thresholds, options,
+        spec: settings.spec, thresholds: settings.thresholds, options: settings.options,
+        answerIsFinal: answerIsFinalRule(model, settings, request),
       });
     };
     return { lladaNfe: (await run('llada')).nfe, fastDllmNfe: (await run('fast-dllm')).nfe };

@@ -70,11 +70,31 @@ test('faults: past the restart limit (maxRestarts a minute) the worker is not re
   assert.equal(r.cancelled, false);
 });
 
+/**
+ * WebGPU is made unable to start whatever this machine has (lavapipe's variables exported, a real GPU): the worker is
+ * spawned with a Vulkan loader that sees no driver, so Dawn finds no adapter. CUDA is not in the Linux build.
+ */
+const NO_VULKAN_DRIVER = { VK_ICD_FILENAMES: '/nonexistent/no-driver.json', VK_DRIVER_FILES: '/nonexistent/no-driver.json' };
+
+async function withEnv<T>(vars: Record<string, string>, run: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await run();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 for (const ep of ['webgpu', 'cuda'] as const) {
   test(`faults: execution provider ${ep} that cannot start falls back to the CPU with a reason`, { skip }, async () => {
     const client = await makeClient({ executionProvider: ep });
     const t0 = performance.now();
-    const r = await client.complete(request(`ep-${ep}`));
+    // the worker process is forked by the first request and inherits the environment then
+    const r = await withEnv(ep === 'webgpu' ? NO_VULKAN_DRIVER : {}, () => client.complete(request(`ep-${ep}`)));
     const firstMs = performance.now() - t0;
     const s = client.status();
     assert.equal(r.cancelled, false);
@@ -82,7 +102,7 @@ for (const ep of ['webgpu', 'cuda'] as const) {
     assert.equal(s.requestedExecutionProvider, ep);
     assert.ok((s.fallbackReason ?? '').length > 10, 'a reason is given');
     assertFigure({
-      area: 'Faults', check: `dllm.executionProvider "${ep}" on this machine (no adapter / no CUDA build)`,
+      area: 'Faults', check: `dllm.executionProvider "${ep}" where it cannot start (${ep === 'webgpu' ? 'no Vulkan driver visible: no adapter' : 'not in the Linux build'})`,
       figure: `runs on ${s.executionProvider}: "${(s.fallbackReason ?? '').slice(0, 140)}"; first completion ${ms(firstMs, 0)}`,
       bound: 'CPU + reason', holds: s.executionProvider === 'cpu' && Boolean(s.fallbackReason),
       values: { ep, fallbackReason: s.fallbackReason ?? null, firstMs },

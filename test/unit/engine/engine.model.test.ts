@@ -63,11 +63,21 @@ test('model: step events report commits with rule and confidence, and a growing 
   for (let i = 1; i < events.length; i++) assert.ok(events[i].masked < events[i - 1].masked);
 });
 
-test('model: measureBaselines runs llada and fast-dllm on the same canvas', { skip }, async () => {
-  const r = await engine.complete(request({ policy: 'r2', measureBaselines: true }));
-  assert.equal(r.metrics.lladaNfe, 24);
-  assert.ok(r.metrics.fastDllmNfe !== undefined && r.metrics.fastDllmNfe >= 1);
-  assert.ok(r.metrics.stepsSavedVsFastDllmPct !== undefined);
+test('model: measureBaselines gives the steps of the same request decoded under llada and fast-dllm', { skip }, async () => {
+  const plain = await engine.complete(request({ policy: 'r2', measureBaselines: true }));
+  assert.equal(plain.metrics.lladaNfe, 24, 'no early stop asked for: llada decodes every position');
+  // As the editor asks (the answer's end stops the decode, the end guard on, one line): the baselines stop by the same rules.
+  const editorLike: Partial<CompletionRequest> = {
+    singleLine: true, options: { stopWhenAnswerFinal: true, endRule: 'behind-answer', minAnswerTokens: 1 },
+  };
+  for (const over of [{}, editorLike]) {
+    const r = await engine.complete(request({ ...over, policy: 'r2', measureBaselines: true }));
+    const fast = await engine.complete(request({ ...over, policy: 'fast-dllm' }));
+    const llada = await engine.complete(request({ ...over, policy: 'llada' }));
+    assert.equal(r.metrics.fastDllmNfe, fast.metrics.nfe, `fast-dllm baseline ${JSON.stringify(over)}`);
+    assert.equal(r.metrics.lladaNfe, llada.metrics.nfe, `llada baseline ${JSON.stringify(over)}`);
+    assert.ok(Math.abs(r.metrics.stepsSavedVsFastDllmPct! - 100 * (1 - r.metrics.nfe / fast.metrics.nfe)) < 1e-9);
+  }
 });
 
 test('model: a dual-cache pass on unchanged tokens reproduces the full pass (post-RoPE K/V plumbing)', { skip }, async () => {
