@@ -105,7 +105,7 @@ suite('stress: faults in the editor', function () {
     }, `a yellow status bar item (last seen: ${JSON.stringify(bar)})`, 10_000).catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(bar)}`); });
     assert.match(bar.text, /dLLM/);
     assertFigure({
-      area: 'Faults', check: 'in the editor: dllm.executionProvider "webgpu" without an adapter',
+      area: 'Faults', check: 'in the editor: dllm.executionProvider "webgpu" without an adapter (no Vulkan driver visible to the worker)',
       figure: `runs on the CPU; warning "${notice.message.slice(0, 90)}…"; status bar item yellow (warning-kind)`,
       bound: 'visible notice', holds: true,
     });
