@@ -23,7 +23,7 @@ The shipped model: two rounds (model card).
 Usage:
   sft.py tasks OUT_TASKS_JSONL [N] [SEED]                        (env LANGUAGES=python,... to pick files, KINDS)
   sft.py trajectories MODEL_DIR TASKS_JSONL OUT_DIR              (needs `npm run build`; env END_RULE)
-  sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env TASKS, REFERENCE, TRUTH_TRAJECTORIES, MINUTES, LR,
+  sft.py train CHECKPOINT TRAJECTORIES_JSONL[,MORE] OUT_DIR      (env TASKS, REFERENCE, TRUTH_TRAJECTORIES, MINUTES, LR, PAD_WEIGHT,
                                                                  REDUNDANT_WEIGHT)
 """
 import json, math, os, random, subprocess, sys, time
@@ -40,6 +40,7 @@ env = os.environ.get
 MINUTES = float(env('MINUTES', 20))
 LR = float(env('LR', 3e-4))
 REDUNDANT_WEIGHT = float(env('REDUNDANT_WEIGHT', 2.0))
+PAD_WEIGHT = float(env('PAD_WEIGHT', pre.PAD_WEIGHT))  # the padding behind an answer's end (see trajectory_rows)
 REFERENCE = env('REFERENCE', 'truth')  # truth | self (see trajectory_rows)
 EARLY_ENDS = env('EARLY_ENDS', 'self')  # with REFERENCE=self: self (distil early ends) | truth (never) | empty (only
 # where the answer is not empty: an answer that is nothing at all keeps the truth)
@@ -106,7 +107,7 @@ def run_trajectories(model_dir, tasks_path, out_dir):
 
 
 def trajectory_rows(traj, middle_ids, reference_kind):
-    """All intermediate states of one recorded decode, as (tokens, targets, masked, redundant) arrays.
+    """All intermediate states of one recorded decode, as (tokens, targets, masked, redundant, tail) arrays.
 
     A masked position is redundant at a step when the model already predicted its reference token there, below τ,
     and no rule committed it: the decode waited a step for nothing. The reference is the true token (REFERENCE=truth)
@@ -114,6 +115,8 @@ def trajectory_rows(traj, middle_ids, reference_kind):
     sharpening it cannot change the answer). With EARLY_ENDS=truth, a PAD where the truth still has code (the decode
     ended the answer early, the model's commonest mistake) is not distilled: it keeps the truth as reference; with
     EARLY_ENDS=self it is; with EARLY_ENDS=empty only the decodes that answered nothing at all keep the truth. Redundant positions are trained towards the reference, the others towards the truth.
+    `tail` marks the padding behind the answer's end token (a PAD target after the first one of the truth): the loss
+    weighs it PAD_WEIGHT, as pretraining does, so that the round does not teach "the answer is empty" again.
     """
     prefix, suffix, n = traj['prefix_ids'], traj['suffix_ids'], traj['canvas_len']
     truth = (middle_ids + [PAD_ID] * n)[:n]
@@ -138,10 +141,12 @@ def trajectory_rows(traj, middle_ids, reference_kind):
         targets = np.array(prefix + [reference[i] if i in waiting else truth[i] for i in range(n)] + suffix, dtype=np.int64)
         m = np.zeros(len(tokens), dtype=bool)
         r = np.zeros(len(tokens), dtype=bool)
+        tail = np.zeros(len(tokens), dtype=bool)
         for i in masked:
             m[len(prefix) + i] = True
             r[len(prefix) + i] = i in waiting
-        rows.append((tokens[:MAX_LEN], targets[:MAX_LEN], m[:MAX_LEN], r[:MAX_LEN]))
+            tail[len(prefix) + i] = i > len(middle_ids) and targets[len(prefix) + i] == PAD_ID
+        rows.append((tokens[:MAX_LEN], targets[:MAX_LEN], m[:MAX_LEN], r[:MAX_LEN], tail[:MAX_LEN]))
         for i, tok, *_ in step['commits']:
             canvas[i] = tok
     return rows
@@ -170,18 +175,19 @@ def load_rows(traj_paths, tasks_path, tokenizer_json):
 
 def pad_batch(rows):
     T = max(len(r[0]) for r in rows)
-    out = [np.full((len(rows), T), PAD_ID, dtype=np.int64) for _ in range(2)] + [np.zeros((len(rows), T), dtype=bool) for _ in range(2)]
+    out = [np.full((len(rows), T), PAD_ID, dtype=np.int64) for _ in range(2)] + [np.zeros((len(rows), T), dtype=bool) for _ in range(3)]
     for b, row in enumerate(rows):
-        for k in range(4):
+        for k in range(5):
             out[k][b, :len(row[k])] = row[k]
     return [torch.from_numpy(a) for a in out]
 
 
-def sft_loss(model, tokens, targets, masked, redundant):
+def sft_loss(model, tokens, targets, masked, redundant, tail):
     h, _, _ = model.hidden(tokens)
     logits = model.logits(h[masked]).float()
     ce = F.cross_entropy(logits, targets[masked], reduction='none')
     w = 1.0 + (REDUNDANT_WEIGHT - 1.0) * redundant[masked].float()
+    w = w * torch.where(tail[masked], torch.tensor(PAD_WEIGHT), torch.tensor(1.0))
     return (ce * w).sum() / w.sum()
 
 

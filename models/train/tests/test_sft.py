@@ -99,6 +99,43 @@ class TrajectoryRowsTest(unittest.TestCase):
             self.assertEqual(got[1].tolist(), want[1].tolist())
             self.assertEqual(got[3].tolist(), want[3].tolist())
 
+    def test_tail_marks_the_padding_behind_the_answers_end_token(self):
+        rows = rows_with('truth')
+        # the truth is [10, 11, PAD, PAD]: position 2 is the end token (a full target), position 3 the padding behind it
+        self.assertEqual(rows[0][4].tolist(), [False, False, False, False, False, True, False])
+        self.assertFalse(rows[1][4].any(), 'committed positions are not in the loss, so not in the tail')
+        # an answer as long as the canvas has no tail
+        self.assertFalse(any(r[4].any() for r in sft.trajectory_rows(TRAJECTORY, [10, 11, 12, 13], 'truth')))
+
+
+class SftLossTest(unittest.TestCase):
+    class FixedLogits:
+        """A stand-in model whose logits at each position are given (so the cross-entropy per position is known)."""
+        def __init__(self, logits):
+            self.fixed = logits
+
+        def hidden(self, tokens):
+            return self.fixed.expand(tokens.shape[0], -1, -1), None, None
+
+        def logits(self, h):
+            return h
+
+    def test_the_tail_counts_PAD_WEIGHT_and_redundant_positions_REDUNDANT_WEIGHT(self):
+        torch = sft.torch
+        V = 8
+        logits = torch.randn(1, 4, V, generator=torch.Generator().manual_seed(0))
+        tokens = torch.zeros(1, 4, dtype=torch.long)
+        targets = torch.tensor([[3, 5, PAD_ID, PAD_ID]])
+        masked = torch.tensor([[False, True, True, True]])
+        redundant = torch.tensor([[False, True, False, False]])
+        tail = torch.tensor([[False, False, False, True]])
+        ce = sft.F.cross_entropy(logits[0], targets[0], reduction='none')
+        w = [sft.REDUNDANT_WEIGHT, 1.0, sft.PAD_WEIGHT]
+        want = (ce[1] * w[0] + ce[2] * w[1] + ce[3] * w[2]) / sum(w)
+        got = sft.sft_loss(self.FixedLogits(logits), tokens, targets, masked, redundant, tail)
+        self.assertAlmostEqual(got.item(), want.item(), places=5)
+        self.assertLess(sft.PAD_WEIGHT, 1.0)
+
 
 if __name__ == '__main__':
     unittest.main()
