@@ -2,6 +2,9 @@
 // an edit inside a region) run on a scripted engine that replays a fixed joint decode, so they are checked whatever
 // the bundled model answers; the last test runs the real model end to end.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import type { EngineClientLike } from '../../src/editor/engineSession';
 import type { FillAllOutcome, FillAllStarted } from '../../src/editor/fillAll';
@@ -16,10 +19,12 @@ class ScriptedJointEngine implements EngineClientLike {
   requests: CompletionRequest[] = [];
   private readonly cancelled = new Set<string>();
 
-  constructor(private readonly answers: string[][]) {}
+  /** `holdUntil`: the decode's first step waits for it (a test's edit lands during the fill however loaded the machine). */
+  constructor(private readonly answers: string[][], private readonly holdUntil?: Promise<unknown>) {}
 
   async complete(request: CompletionRequest, onStep?: (e: StepEvent) => void): Promise<CompletionResult> {
     this.requests.push(request);
+    await this.holdUntil;
     const fill = request.fill!;
     const sizes = fill.holeTokens ?? fill.pieces.slice(1).map(() => 16);
     const canvases = sizes.map((n) => new Array<string | null>(n).fill(null));
@@ -90,8 +95,15 @@ const FILLED = THREE_PLACEHOLDERS.replace('// fill', 'return a + b;').replace('/
 
 const fillAll = () => vscode.commands.executeCommand<FillAllOutcome>('dllm.fillAll');
 
+const FILES = fs.mkdtempSync(path.join(os.tmpdir(), 'dllm-fill-all-'));
+let fileCount = 0;
+
+/** A new file each time: an untitled document's name is reused after it closes, and with it (seen under load) edits. */
 async function open(content: string) {
-  const doc = await vscode.workspace.openTextDocument({ content, language: 'javascript' });
+  const file = path.join(FILES, `fill-${++fileCount}.js`);
+  fs.writeFileSync(file, content);
+  const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+  assert.equal(doc.getText(), content, 'a fresh document');
   const editor = await vscode.window.showTextDocument(doc);
   editor.selection = new vscode.Selection(0, 0, 0, 0);
   return { doc, editor };
@@ -155,7 +167,6 @@ suite('fill all (scripted engine: mechanics)', function () {
   });
 
   test('an edit inside one region while it fills: nothing is applied anywhere, the user is told', async () => {
-    t.engine.useClientForTests(new ScriptedJointEngine(ANSWERS));
     const { doc, editor } = await open(THREE_PLACEHOLDERS);
     const edited = new Promise<void>((resolve) => {
       const sub = t.fillAll.onDidStart(async (s: FillAllStarted) => {
@@ -164,6 +175,7 @@ suite('fill all (scripted engine: mechanics)', function () {
         resolve();
       });
     });
+    t.engine.useClientForTests(new ScriptedJointEngine(ANSWERS, edited));
     const outcome = await fillAll();
     await edited;
     assert.equal(outcome.status, 'regionChanged');
@@ -173,7 +185,6 @@ suite('fill all (scripted engine: mechanics)', function () {
   });
 
   test('an edit outside the regions while it fills: the regions follow it and the fill is applied', async () => {
-    t.engine.useClientForTests(new ScriptedJointEngine(ANSWERS));
     const { doc, editor } = await open(THREE_PLACEHOLDERS);
     let editedWhileRunning = false;
     const edited = new Promise<void>((resolve) => {
@@ -184,6 +195,7 @@ suite('fill all (scripted engine: mechanics)', function () {
         resolve();
       });
     });
+    t.engine.useClientForTests(new ScriptedJointEngine(ANSWERS, edited));
     const outcome = await fillAll();
     await edited;
     assert.ok(editedWhileRunning, 'the edit landed while the fill was running');
