@@ -188,7 +188,6 @@ export class Engine {
     const { maskId } = config;
     const singleLine = request.singleLine === true;
     const emit = request.emitSteps !== false && hooks.onStep !== undefined;
-    const textBeforeEnd = (ids: ArrayLike<number>) => answerTokens(config, ids);
     let firstCommitMs = 0;
     const trace: DecodeTrace | undefined = hooks.onTrace && {
       prefixIds: Array.from(layout.sequence.subarray(0, layout.canvasStart)),
@@ -212,7 +211,7 @@ export class Engine {
         const canvas = Array.from(info.canvas, (t) => (t === maskId ? null : tokenizer.tokenText(t)));
         hooks.onStep!({
           requestId: request.id, step: info.step, commits,
-          stablePrefix: tokenizer.decode(textBeforeEnd(info.canvas)),
+          stablePrefix: tokenizer.decode(answerTokens(config, info.canvas)),
           canvas, maskedRemaining: canvas.filter((t) => t === null).length,
         });
       },
@@ -220,7 +219,7 @@ export class Engine {
     });
 
     if (trace) hooks.onTrace!(trace);
-    const tokenIds = textBeforeEnd(outcome.canvas);
+    const tokenIds = answerTokens(config, outcome.canvas);
     const text = tokenizer.decode(tokenIds);
     const completion = singleLine ? text.split(NEWLINE)[0] : closeLastLine(text, request.prefix, request.suffix);
     const ms = performance.now() - t0;

@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { Engine } from '../../../src/engine/engine';
 import { EngineError, toEngineError } from '../../../src/engine/errors';
 import type { CompletionRequest, EngineStatus } from '../../../src/engine/protocol';
+import { NO_VULKAN_DRIVER, withEnv } from '../support/env';
 import { assertFigure, ms } from '../support/figures';
 import { MODEL_DIR, SHORT_PROMPTS, disposeClients, makeClient, skipWithoutModel, sleep } from './helpers';
 
@@ -70,25 +71,8 @@ test('faults: past the restart limit (maxRestarts a minute) the worker is not re
   assert.equal(r.cancelled, false);
 });
 
-/**
- * WebGPU is made unable to start whatever this machine has (lavapipe's variables exported, a real GPU): the worker is
- * spawned with a Vulkan loader that sees no driver, so Dawn finds no adapter. CUDA is not in the Linux build.
- */
-const NO_VULKAN_DRIVER = { VK_ICD_FILENAMES: '/nonexistent/no-driver.json', VK_DRIVER_FILES: '/nonexistent/no-driver.json' };
-
-async function withEnv<T>(vars: Record<string, string>, run: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  try {
-    return await run();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
-
+// WebGPU is made unable to start whatever this machine has (lavapipe's variables, a real GPU): the worker sees no
+// Vulkan driver. CUDA is not in the Linux build.
 for (const ep of ['webgpu', 'cuda'] as const) {
   test(`faults: execution provider ${ep} that cannot start falls back to the CPU with a reason`, { skip }, async () => {
     const client = await makeClient({ executionProvider: ep });

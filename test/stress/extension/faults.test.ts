@@ -3,6 +3,7 @@
 // edit, and the next completion works).
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { NO_VULKAN_DRIVER, withEnv } from '../support/env';
 import { assertFigure, ms } from '../support/figures';
 import {
   EditRecorder, NotificationSpy, type Testing, closeAllEditors, completionAt, extension, invoke, openAt, pageCommand,
@@ -81,19 +82,12 @@ suite('stress: faults in the editor', function () {
   test('an execution provider that fails to start: CPU, a warning notification, and a yellow status bar item', async () => {
     const t0 = Date.now();
     // Whatever this machine has (lavapipe's variables, a real GPU), the next worker sees no Vulkan driver: no adapter.
-    const saved = { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES, VK_DRIVER_FILES: process.env.VK_DRIVER_FILES };
-    process.env.VK_ICD_FILENAMES = process.env.VK_DRIVER_FILES = '/nonexistent/no-driver.json';
-    try {
+    await withEnv(NO_VULKAN_DRIVER, async () => {
       await setSetting('executionProvider', 'webgpu');
       await t.engine.restart(); // the next request forks a fresh worker, which inherits the variables
       const { doc, position } = await openAt(context());
       await completionAt(t, doc, position);
-    } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
+    });
     const status = await waitFor(() => t.engine.status.fallbackReason ? t.engine.status : undefined, 'a fallback reason', 30_000);
     assert.equal(status.executionProvider, 'cpu');
     assert.equal(status.requestedExecutionProvider, 'webgpu');
