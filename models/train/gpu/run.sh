@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # GPU side, one device-tool command of at most 10 minutes (see README.md):
-#   unpack the carried corpus -> train block diffusion on CUDA for TRAIN_MINUTES -> export int8 ONNX on the CPU ->
+#   unpack the carried corpus -> train the head-to-head winner (MDLM; OBJECTIVE=bd for block diffusion) on CUDA for TRAIN_MINUTES -> export int8 ONNX on the CPU ->
 #   check it (<= 40 MB, runs in onnxruntime) -> parts of 15 MiB, config.json, SHA256SUMS and run.log into $OUT.
 # Config by env (defaults: a 30.2M-parameter model whose int8 ONNX is about 38 MB):
-#   DIM LAYERS HEADS BLOCK LR BATCH_TOKENS TRAIN_MINUTES DEADLINE_S (seconds after start when training must stop)
+#   OBJECTIVE (mdlm | bd) DIM LAYERS HEADS BLOCK LR BATCH_TOKENS TRAIN_MINUTES DEADLINE_S (seconds after start when training must stop)
 # DEVICE=cpu is a dry run of the whole script at a tiny size (the CPU test does this); CARRY, GPU_WORK, PY move things.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."  # repository root
@@ -52,10 +52,10 @@ $PY -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" 
 (cd "$WORK/data" && sha256sum -c --quiet "$(cd "$OLDPWD" && cd "$CARRY" && pwd)/corpus.sha256") || fail "corpus checksum mismatch"
 say "corpus: $(ls -l "$WORK/data" | tail -n +2 | awk '{printf "%s %s  ", $9, $5}')"
 
-# 3. Train (train.py, block diffusion) until TRAIN_MINUTES of steps are done or DEADLINE_S is reached.
+# 3. Train (train.py, OBJECTIVE: MDLM by default, the objective that won the head-to-head) until TRAIN_MINUTES of steps are done or DEADLINE_S is reached.
 DEADLINE_S=${DEADLINE_S:-480}
 train() {
-  (cd models/train && DEVICE=$DEVICE OBJECTIVE=bd BLOCK=${BLOCK:-4} DIM=${DIM:-448} LAYERS=${LAYERS:-11} HEADS=${HEADS:-7} \
+  (cd models/train && DEVICE=$DEVICE OBJECTIVE=${OBJECTIVE:-mdlm} BLOCK=${BLOCK:-4} DIM=${DIM:-448} LAYERS=${LAYERS:-11} HEADS=${HEADS:-7} \
     LR=${LR:-1e-3} BATCH_TOKENS=${BATCH_TOKENS:-65536} MINUTES=${TRAIN_MINUTES:-7} EVAL_EVERY=${EVAL_EVERY:-500} \
     SAVE_EVERY_S=${SAVE_EVERY_S:-60} DATA="$WORK/data" OUT="$WORK/ckpt" PYTHONUNBUFFERED=1 \
     timeout $((DEADLINE_S - SECONDS)) $PY train.py)

@@ -74,18 +74,37 @@ class TinyRunTest(unittest.TestCase):
 
 
 class RunScriptTest(unittest.TestCase):
-    def test_run_sh_dry_run_on_cpu_comes_back_within_the_limits(self):
-        """gpu/run.sh end to end with DEVICE=cpu at a tiny size: what lands in $OUT joins back into a model."""
+    def dry_run(self, tmp, env=None):
+        """gpu/run.sh with DEVICE=cpu at a tiny size; returns (log, work, out)."""
+        work, carry, out = (os.path.join(tmp, d) for d in ('work', 'carry', 'out'))
+        os.makedirs(work)
+        fake_work_dir(work)
+        run(['bash', os.path.join(GPU, 'pack_corpus.sh'), work, carry])
+        log = run(['bash', os.path.join(GPU, 'run.sh')],
+                  {'DEVICE': 'cpu', 'THREADS': '1', 'PY': sys.executable, 'CARRY': carry, 'OUT': out,
+                   'GPU_WORK': os.path.join(tmp, 'gpu-work'), 'DIM': '32', 'LAYERS': '1', 'HEADS': '2',
+                   'BATCH_TOKENS': '512', 'TRAIN_MINUTES': '0.01', 'PART_BYTES': '60000', **(env or {})})
+        return log, work, out
+
+    def test_block_diffusion_dry_run_exports_a_block_causal_model(self):
         with tempfile.TemporaryDirectory() as tmp:
-            work, carry, out, joined = (os.path.join(tmp, d) for d in ('work', 'carry', 'out', 'joined'))
-            os.makedirs(work)
-            fake_work_dir(work)
-            run(['bash', os.path.join(GPU, 'pack_corpus.sh'), work, carry])
-            log = run(['bash', os.path.join(GPU, 'run.sh')],
-                      {'DEVICE': 'cpu', 'THREADS': '1', 'PY': sys.executable, 'CARRY': carry, 'OUT': out,
-                       'GPU_WORK': os.path.join(tmp, 'gpu-work'), 'DIM': '32', 'LAYERS': '1', 'HEADS': '2',
-                       'BATCH_TOKENS': '512', 'TRAIN_MINUTES': '0.01', 'PART_BYTES': '60000'})
+            log, work, out = self.dry_run(tmp, {'OBJECTIVE': 'bd'})
+            self.assertIn('"objective": "bd"', log)
+            joined = os.path.join(tmp, 'joined')
+            run(['bash', os.path.join(GPU, 'join.sh'), out, joined, os.path.join(work, 'tokenizer.json')])
+            with open(os.path.join(joined, 'config.json')) as f:
+                config = json.load(f)
+            self.assertEqual((config['format_version'], config['attention'], config['block_size']),
+                             (2, 'block-causal', 4))
+
+    def test_run_sh_dry_run_on_cpu_comes_back_within_the_limits(self):
+        """gpu/run.sh end to end with DEVICE=cpu at a tiny size, default objective (MDLM): what lands in $OUT joins
+        back into a model."""
+        with tempfile.TemporaryDirectory() as tmp:
+            log, work, out = self.dry_run(tmp)
+            joined = os.path.join(tmp, 'joined')
             self.assertIn('done:', log)
+            self.assertIn('"objective": "mdlm"', log)
             names = os.listdir(out)
             self.assertLessEqual(len(names), 8)
             self.assertTrue(all(os.path.getsize(os.path.join(out, n)) <= 16 * 2 ** 20 for n in names))
@@ -101,8 +120,8 @@ class RunScriptTest(unittest.TestCase):
             self.assertLessEqual(os.path.getsize(os.path.join(joined, 'model.onnx')), 3 * 60000)
             with open(os.path.join(joined, 'config.json')) as f:
                 config = json.load(f)
-            self.assertEqual((config['name'], config['format_version'], config['attention'], config['block_size']),
-                             ('dllm-code-gpu', 2, 'block-causal', 4))
+            self.assertEqual((config['name'], config['format_version'], config.get('attention')),
+                             ('dllm-code-gpu', 1, None))  # masked diffusion: format 1, bidirectional
             with open(os.path.join(out, parts[1]), 'r+b') as f:  # a damaged part must not pass
                 head = f.read(8)
                 f.seek(0)
