@@ -338,11 +338,12 @@ def main():
         loss.float().backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        ce_value = ce.item()  # waits for the device: on CUDA the step's time is only known after this
         state['step'] += 1
         state['tokens'] += x0.numel()
         state['train_seconds'] += time.time() - t0
         state['cpu_seconds'] = state.get('cpu_seconds', 0.0) + time.process_time() - c0
-        ema = ce.item() if ema is None else 0.98 * ema + 0.02 * ce.item()
+        ema = ce_value if ema is None else 0.98 * ema + 0.02 * ce_value
         if state['step'] % 50 == 0:
             row = {'step': state['step'], 'min': round(state['train_seconds'] / 60, 1),
                    'cpu_min': round(state['cpu_seconds'] / 60, 1), 'loss': round(loss.item(), 3),
