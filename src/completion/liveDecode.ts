@@ -5,6 +5,7 @@ import type { CompletionResult, StepEvent } from '../engine/protocol';
 import { type ContextAnchor, typedAlong } from './completionCache';
 import type { FittedContext } from './contextWindow';
 import { type FilterContext, applyPostFilters } from './postFilters';
+import { unhealAnswer } from './prefixHealing';
 
 export type LiveDecodeState = 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -35,6 +36,8 @@ export class LiveDecode {
     /** Cursor context at the start (the filters judge the completion against it). */
     readonly filterContext: Omit<FilterContext, 'final'>,
     private readonly cancelEngine: () => void,
+    /** The text the request's prefix gave back to the model (prefixHealing.ts): the engine's answer starts with it. */
+    readonly healed = '',
   ) {}
 
   get docKey(): string {
@@ -49,7 +52,7 @@ export class LiveDecode {
   get displayText(): string {
     const final = this.state === 'done';
     if (this.displayCache?.raw !== this.rawText || this.displayCache.final !== final) {
-      const text = applyPostFilters(this.rawText, { ...this.filterContext, final });
+      const text = applyPostFilters(unhealAnswer(this.rawText, this.healed), { ...this.filterContext, final });
       this.displayCache = { raw: this.rawText, final, text };
     }
     return this.displayCache.text;

@@ -7,6 +7,7 @@ import type { CompletionRequest, CompletionResult, DecodeOptions, EndRule, StepE
 import { chooseCompletionShape } from './completionShape';
 import { type ContextBudget, type FittedContext, MODEL_WINDOW_TOKENS, fitContext, readWindowChars } from './contextWindow';
 import { type CompletionShape, type FilterContext, applyPostFilters } from './postFilters';
+import { healPrefix, unhealAnswer } from './prefixHealing';
 
 /** The settings a completion depends on. */
 export type PipelineSettings = Pick<Settings,
@@ -24,6 +25,8 @@ export interface CursorText {
 export interface PreparedCompletion {
   fitted: FittedContext;
   shape: CompletionShape;
+  /** Taken off the end of the prefix for the engine; the engine's answer starts with it (prefixHealing.ts). */
+  healed: string;
   /** What the post-filters judge the answer against. */
   filterContext: Omit<FilterContext, 'final'>;
 }
@@ -63,7 +66,7 @@ export function prepareCompletion(cursor: CursorText, settings: Pick<PipelineSet
   });
   const shape = chooseCompletionShape(settings.completionMode, fitted.prefix, fitted.suffix);
   return {
-    fitted, shape,
+    fitted, shape, healed: healPrefix(fitted.prefix).healed,
     filterContext: {
       prefix: fitted.prefix, suffix: fitted.suffix, shape, languageId: cursor.languageId,
       prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd, cutInsideLines: true,
@@ -90,7 +93,7 @@ export function completionRequest(
 ): CompletionRequest {
   return {
     id,
-    prefix: prepared.fitted.prefix,
+    prefix: prepared.fitted.prefix.slice(0, prepared.fitted.prefix.length - prepared.healed.length),
     suffix: prepared.fitted.suffix,
     prefixIsFileStart: prepared.fitted.prefixIsFileStart,
     languageId: prepared.filterContext.languageId,
@@ -158,8 +161,9 @@ export function applyGate(text: string, confidence: number, minConfidence: numbe
 export function finishCompletion(
   result: CompletionResult, prepared: PreparedCompletion, settings: Pick<PipelineSettings, 'minConfidence'>, explicit: boolean, ms = result.metrics.ms,
 ): CompletionOutcome {
-  const text = result.cancelled ? '' : applyPostFilters(result.completion, { ...prepared.filterContext, final: true });
-  const confidence = answerConfidence(result, text);
+  const answer = result.cancelled ? '' : unhealAnswer(result.completion, prepared.healed);
+  const text = applyPostFilters(answer, { ...prepared.filterContext, final: true });
+  const confidence = answerConfidence(result, prepared.healed + text); // the trace's first token carries the healed text
   const gate = applyGate(text, confidence, settings.minConfidence, explicit);
   return {
     shown: gate.shown, text, confidence: Math.round(confidence * 1e4) / 1e4, nfe: result.metrics.nfe,

@@ -266,7 +266,7 @@ export class DllmInlineProvider implements vscode.InlineCompletionItemProvider, 
     const id = newRequestId('inline');
     const origin = { kind: 'inline' as const, document };
     const request = completionRequest(id, cursor, settings, { editorKey: `inline:${docKey}` });
-    const live = new LiveDecode(id, makeAnchor(docKey, shape, fitted), cursor.filterContext, () => this.engine.cancel(id));
+    const live = new LiveDecode(id, makeAnchor(docKey, shape, fitted), cursor.filterContext, () => this.engine.cancel(id), cursor.healed);
     this.cancelLive(docKey, `replaced by ${id}`);
     this.live.set(docKey, live);
     const record: DecodeRecord = { live, request, gated: !manual && settings.minConfidence > 0 };

@@ -77,3 +77,15 @@ test('until() resolves when the condition holds or the decode ends', async () =>
   ended.fail(new Error('x'));
   await waiting;
 });
+
+test('with a healed prefix the display text starts after the space the user typed', () => {
+  const prefix = 'limits = { expected: ';
+  const decode = new LiveDecode('r1', makeAnchor(DOC, V, fitted(prefix)), { prefix, suffix: '\n', shape: 'multiLine' }, () => {}, ' ');
+  decode.onStep(step('r1', 1, ' 5'));
+  assert.equal(decode.displayText, '5');
+  decode.finish(result('r1', ' 5 }'));
+  assert.equal(decode.displayText, '5 }');
+  const other = new LiveDecode('r2', makeAnchor(DOC, V, fitted(prefix)), { prefix, suffix: '\n', shape: 'multiLine' }, () => {}, ' ');
+  other.finish(result('r2', '5 }'));
+  assert.equal(other.displayText, '', 'an answer without the typed space is no answer');
+});

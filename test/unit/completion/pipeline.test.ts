@@ -52,7 +52,7 @@ test('applyGate: below the gate an automatic answer is held back with a reason; 
 test('finishCompletion: post-filters, then the gate on the filtered first line', () => {
   const prepared = prepareCompletion({ prefix: 'const total = ', suffix: ';\n', languageId: 'typescript' }, settings());
   assert.equal(prepared.shape, 'singleLine');
-  const r = tokens([['a + b', 0.3], ['\n', 0.9], ['more', 0.9]]);
+  const r = tokens([[' a + b', 0.3], ['\n', 0.9], ['more', 0.9]]); // the prefix's space comes back (prefix healing)
   const automatic = finishCompletion(r, prepared, settings({ minConfidence: 0.5 }), false);
   assert.equal(automatic.text, 'a + b'); // single line
   assert.equal(automatic.confidence, 0.3);
@@ -68,7 +68,7 @@ test('runCompletion: the request carries the fitted context, the shape and the d
   const engine: CompletionEngine = {
     async complete(request) {
       requests.push(request);
-      return tokens([['b;', 0.8]]);
+      return tokens([[' b;', 0.8]]);
     },
   };
   const longPrefix = `${'// filler line\n'.repeat(400)}function f(a, b) {\n  return a + `;
@@ -81,7 +81,7 @@ test('runCompletion: the request carries the fitted context, the shape and the d
   assert.equal(request.singleLine, false); // end of line: multi-line
   assert.equal(request.options?.stopWhenAnswerFinal, true);
   assert.equal(request.languageId, 'javascript');
-  assert.ok(request.prefix.length < longPrefix.length && request.prefix.endsWith('  return a + '));
+  assert.ok(request.prefix.length < longPrefix.length && request.prefix.endsWith('  return a +'), 'the trailing space goes to the model');
   assert.equal(request.prefixIsFileStart, false);
   assert.deepEqual({ shown: out.shown, text: out.text, confidence: out.confidence, nfe: out.nfe },
     { shown: true, text: 'b;', confidence: 0.8, nfe: 5 });
@@ -103,4 +103,30 @@ test('answerConfidence counts the model\'s first-pass belief that the answer is 
   assert.ok(Math.abs(answerConfidence(answer, 'x = 1') - 0.8) < 1e-12);
   answer.metrics = { ...answer.metrics, endAtStartProbability: 0.75 }; // it expected nothing here: the guard made it answer
   assert.ok(Math.abs(answerConfidence(answer, 'x = 1') - 0.2) < 1e-12);
+});
+
+test('prefix healing: a cursor after a space asks without it and shows the answer after it', async () => {
+  const requests: CompletionRequest[] = [];
+  let answer: CompletionResult = tokens([[' 5', 0.9], ['}', 0.9]]);
+  const engine: CompletionEngine = { async complete(request) { requests.push(request); return answer; } };
+  const cursor = { prefix: 'const limits = { expected: ', suffix: '\n', languageId: 'typescript' };
+  const healed = await runCompletion(engine, cursor, settings({ minConfidence: 0 }), { id: 'h1' });
+  assert.equal(requests[0].prefix, 'const limits = { expected:');
+  assert.equal(healed.prepared.healed, ' ');
+  assert.deepEqual({ shown: healed.shown, text: healed.text, confidence: healed.confidence }, { shown: true, text: '5}', confidence: 0.9 });
+  // an answer that does not start with the space the user typed is no answer at the cursor
+  answer = tokens([['5}', 0.9]]);
+  const mismatch = await runCompletion(engine, cursor, settings({ minConfidence: 0 }), { id: 'h2' });
+  assert.deepEqual({ shown: mismatch.shown, text: mismatch.text, confidence: mismatch.confidence }, { shown: false, text: '', confidence: 0 });
+  // an indented empty line: one space of the indentation goes back, the answer keeps the rest of its line
+  answer = tokens([[' return', 0.8], [' n', 0.8]]);
+  const indented = await runCompletion(engine, { prefix: 'def f(n):\n    ', suffix: '\n' }, settings({ minConfidence: 0 }), { id: 'h3' });
+  assert.equal(requests[2].prefix, 'def f(n):\n   ');
+  assert.equal(indented.text, 'return n');
+  // nothing to heal: no trailing space, or only whitespace before it
+  answer = tokens([['x', 0.8]]);
+  await runCompletion(engine, { prefix: 'f(', suffix: ')\n' }, settings(), { id: 'h4' });
+  assert.equal(requests[3].prefix, 'f(');
+  await runCompletion(engine, { prefix: '  ', suffix: 'x = 1\n' }, settings(), { id: 'h5' });
+  assert.equal(requests[4].prefix, '  ');
 });
