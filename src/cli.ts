@@ -58,12 +58,13 @@ const USAGE = `dLLM code engine CLI
 
   node dist/cli.js bench [--sets ${TASK_SETS.map((s) => s.name).join(',')}] [--limit N]
                          [--policies ${DEFAULT_VARIANTS.join(',')}]
-                         [--model DIR] [--ep NAME] [--max-new-tokens N] [--shared DIR] [--out BENCHMARKS.md] [--json REPORT.json] [--as-inserted]
+                         [--model DIR] [--ep NAME] [--max-new-tokens N] [--shared DIR] [--out BENCHMARKS.md] [--json REPORT.json] [--as-inserted] [--heal-prefix]
                          [--end-rule ${END_RULES.join('|')}]
       Runs every policy over the same tasks and writes a markdown table (also printed).
       A policy may carry :factor (Fast-dLLM factor rule), @none|@prefix|@dual (cache) and #final (stop once the
       answer is fixed), then ~τ for the base threshold (sweeps: r2~0.7). --as-inserted scores the text Fill Block
-      would insert (the editor's post-filters applied) instead of the engine's answer.
+      would insert (the editor's post-filters applied) instead of the engine's answer. --heal-prefix asks as the
+      editor does: trailing whitespace goes back to the model and the answer is scored after it.
 
   node dist/cli.js complete --tasks IN.jsonl --out OUT.jsonl [--policy P] [--model DIR] [--min-confidence X] [--ep NAME]
                            [--end-rule ${END_RULES.join('|')}]
@@ -424,7 +425,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       tasks: { type: 'string' }, out: { type: 'string' }, policy: { type: 'string' }, policies: { type: 'string' },
       model: { type: 'string' }, ep: { type: 'string' }, 'max-new-tokens': { type: 'string' }, cache: { type: 'string' },
-      'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, 'as-inserted': { type: 'boolean' }, sets: { type: 'string' },
+      'single-line': { type: 'boolean' }, 'stop-when-final': { type: 'boolean' }, trace: { type: 'string' }, json: { type: 'string' }, 'as-inserted': { type: 'boolean' }, 'heal-prefix': { type: 'boolean' }, sets: { type: 'string' },
       limit: { type: 'string' }, shared: { type: 'string' }, tsjs: { type: 'string' }, mode: { type: 'string' },
       'min-confidence': { type: 'string' }, replay: { type: 'boolean' }, svg: { type: 'string' }, from: { type: 'string' },
       'per-language': { type: 'string' }, seed: { type: 'string' }, rescore: { type: 'string' }, 'end-rule': { type: 'string' },
@@ -594,7 +595,7 @@ export async function main(argv: string[]): Promise<number> {
       },
       limit: positiveInt('limit', values.limit), endRule: endRuleOption(values['end-rule']),
       maxNewTokens: positiveInt('max-new-tokens', values['max-new-tokens']),
-      asInserted: values['as-inserted'],
+      asInserted: values['as-inserted'], healPrefix: values['heal-prefix'],
       log: (line) => process.stderr.write(`${line}\n`),
       command: ['node dist/cli.js', ...argv].join(' '),
     });

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { applyPostFilters } from '../completion/postFilters';
+import { healPrefix, unhealAnswer } from '../completion/prefixHealing';
 import { Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { executionProviderLine } from '../engine/session';
@@ -61,6 +62,8 @@ export interface BenchOptions {
   execTimeoutMs?: number;
   /** Score the text Fill Block would insert (the editor's post-filters applied) instead of the engine's answer. */
   asInserted?: boolean;
+  /** Ask with a healed prefix, as the editor does (src/completion/prefixHealing.ts), and score the answer after it. */
+  healPrefix?: boolean;
   /** How answers end (default reference, the published samplers); behind-answer is what the editor asks for. */
   endRule?: EndRule;
   log?: (line: string) => void;
@@ -98,6 +101,8 @@ export interface BenchReport {
   seconds: number;
   /** What was scored: the engine's answer, or the text Fill Block would insert. */
   scored: 'engine answer' | 'as inserted';
+  /** Asked with a healed prefix (trailing whitespace given back to the model), as the editor asks. */
+  healedPrefix?: boolean;
   command?: string;
 }
 
@@ -123,7 +128,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       await engine.complete({ id: 'warm-up', prefix: tasks[0].prefix, suffix: tasks[0].suffix, maxNewTokens, policy: 'fast-dllm' });
       for (const variant of options.variants) {
         const row = await runVariant(engine, spec.name, spec.executable, tasks, variant, maxNewTokens, execCache,
-          options.execTimeoutMs ?? 10_000, options.asInserted === true, options.endRule);
+          options.execTimeoutMs ?? 10_000, options.asInserted === true, options.endRule, options.healPrefix === true);
         rows.push(row);
         log(`  ${variant.label.padEnd(18)} NFE ${row.nfeMean.toFixed(1).padStart(5)}  tok/step ${row.tokensPerStep.toFixed(2)}  ` +
           `p50 ${row.p50Ms.toFixed(0)} ms  EM ${(100 * row.exactMatch).toFixed(1)}%  ES ${row.editSimilarity.toFixed(3)}` +
@@ -136,7 +141,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   return {
     rows, sets: setsInfo, modelName: model.config.name, modelSha: sha256(`${options.modelDir}/model.onnx`),
     executionProvider: model.session.executionProvider, fallbackReason: model.session.fallbackReason ?? null, startedAt: new Date().toISOString(),
-    seconds: (performance.now() - t0) / 1000, scored: options.asInserted ? 'as inserted' : 'engine answer',
+    seconds: (performance.now() - t0) / 1000,
+    scored: options.asInserted ? 'as inserted' : 'engine answer', healedPrefix: options.healPrefix === true,
     command: options.command,
   };
 }
@@ -150,16 +156,17 @@ function sha256(file: string): string {
 }
 
 async function runVariant(engine: Engine, set: string, executable: boolean, tasks: InfillTask[], variant: Variant,
-  maxNewTokens: number, execCache: Map<string, boolean>, timeoutMs: number, asInserted: boolean, endRule?: EndRule): Promise<BenchRow> {
+  maxNewTokens: number, execCache: Map<string, boolean>, timeoutMs: number, asInserted: boolean, endRule?: EndRule, heal = false): Promise<BenchRow> {
   const ms: number[] = [];
   let nfe = 0, committed = 0, em = 0, es = 0, errors = 0;
   let cache = '';
   const programs: string[] = [];
   for (const task of tasks) {
     let completion = '';
+    const asked = heal ? healPrefix(task.prefix) : { prefix: task.prefix, healed: '' };
     try {
       const r = await engine.complete({
-        id: task.taskId, prefix: task.prefix, suffix: task.suffix, languageId: task.language, maxNewTokens,
+        id: task.taskId, prefix: asked.prefix, suffix: task.suffix, languageId: task.language, maxNewTokens,
         policy: variant.policy, prefixIsFileStart: task.prefixIsFileStart, emitSteps: false,
         ...(variant.tau !== undefined ? { thresholds: { tau: variant.tau } } : {}),
         options: {
@@ -168,12 +175,13 @@ async function runVariant(engine: Engine, set: string, executable: boolean, task
           ...(endRule ? endOptions(endRule) : {}),
         },
       });
+      const answer = unhealAnswer(r.completion, asked.healed);
       completion = asInserted
-        ? applyPostFilters(r.completion, {
+        ? applyPostFilters(answer, {
           prefix: task.prefix, suffix: task.suffix, shape: 'multiLine', final: true, languageId: task.language,
           prefixIsFileStart: task.prefixIsFileStart, suffixIsFileEnd: task.suffixIsFileEnd,
         })
-        : r.completion;
+        : answer;
       nfe += r.metrics.nfe;
       committed += r.metrics.committedPositions;
       ms.push(r.metrics.ms);
@@ -225,7 +233,8 @@ export function markdownReport(report: BenchReport): string {
     `Model \`${report.modelName}\` (model.onnx sha256 ${report.modelSha}), onnxruntime ${report.executionProvider} EP, ` +
       `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}, ${report.startedAt}, ` +
       `${report.seconds.toFixed(0)} s. One run: same model, same tasks, same canvas for every policy; greedy decoding. ` +
-      (report.scored === 'as inserted' ? 'Scored as Fill Block inserts it (the editor\'s post-filters applied).' : 'Scored: the engine\'s answer.'),
+      (report.scored === 'as inserted' ? 'Scored as Fill Block inserts it (the editor\'s post-filters applied).' : 'Scored: the engine\'s answer.') +
+      (report.healedPrefix ? ' Asked with a healed prefix (trailing whitespace given back to the model, as the editor asks).' : ''),
     ...(report.command ? ['', `Generated by \`${report.command}\`.`] : []),
     '',
     'NFE = forward passes per task (every pass counts, including each block\'s cache refresh). Tokens/step = canvas ' +

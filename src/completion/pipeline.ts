@@ -66,7 +66,7 @@ export function prepareCompletion(cursor: CursorText, settings: Pick<PipelineSet
   });
   const shape = chooseCompletionShape(settings.completionMode, fitted.prefix, fitted.suffix);
   return {
-    fitted, shape, healed: healPrefix(fitted.prefix).healed,
+    fitted, shape, healed: healPrefix(fitted.prefix, shape === 'multiLine').healed,
     filterContext: {
       prefix: fitted.prefix, suffix: fitted.suffix, shape, languageId: cursor.languageId,
       prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd, cutInsideLines: true,

@@ -1,7 +1,8 @@
-// Prefix healing: a cursor after a space (`expected: |`, or an indented empty line) leaves the prefix ending in a
-// lone space token, which byte-level BPE tokenizers almost never produce before a word (` 5` is one token, `Ġ5`).
-// The model then continues out of distribution. So the space goes back to the model: the request's prefix drops
-// it, and the answer must start with it (it is then cut off, since the user already typed it).
+// Prefix healing. Byte-level BPE tokenizers give a whitespace run its own token, merged with what surrounds it:
+// `x: 5` is `x`, `:`, ` 5`, and `"""\n\n    for` is `"""`, `\n\n   `, ` for`. A cursor after a space (`expected: |`)
+// or at the start of a line (`"""\n\n|`) cuts such a token, so the prefix ends in a token the model almost never saw
+// there, and it continues out of distribution. So that whitespace goes back to the model: the request's prefix
+// drops it, and the answer must start with it (it is then cut off, since the user already typed it).
 
 /** What the engine is asked with, and the text taken off the end of the prefix ('' when nothing was). */
 export interface HealedPrefix {
@@ -9,11 +10,14 @@ export interface HealedPrefix {
   healed: string;
 }
 
-/** Takes one trailing space off the prefix, unless nothing but whitespace would remain. */
-export function healPrefix(prefix: string): HealedPrefix {
-  if (!prefix.endsWith(' ')) return { prefix, healed: '' };
-  const rest = prefix.slice(0, -1);
-  return /\S/.test(rest) ? { prefix: rest, healed: ' ' } : { prefix, healed: '' };
+/**
+ * One trailing space comes off; with `newlines` (a multi-line answer, which may begin with a line break), so does
+ * a trailing run of line breaks. Nothing comes off when only whitespace would remain.
+ */
+export function healPrefix(prefix: string, newlines = true): HealedPrefix {
+  const trailing = prefix.endsWith(' ') ? ' ' : newlines ? /[\r\n]+$/.exec(prefix)?.[0] ?? '' : '';
+  const rest = prefix.slice(0, prefix.length - trailing.length);
+  return trailing !== '' && /\S/.test(rest) ? { prefix: rest, healed: trailing } : { prefix, healed: '' };
 }
 
 /**

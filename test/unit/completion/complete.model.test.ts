@@ -78,3 +78,14 @@ test('bench --replay rejects a threshold outside (0, 1] with a clear error', () 
   assert.throws(() => execFileSync(process.execPath, [CLI, 'bench', '--replay', '--policies', 'r2~2'],
     { stdio: ['ignore', 'ignore', 'pipe'] }), /not POLICY or POLICY~τ/);
 });
+
+test('bench --heal-prefix asks as the editor does and says so in the report', { skip: HAVE_MODEL ? false : NO_MODEL_REASON, timeout: 300_000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dllm-bench-heal-'));
+  const reportFile = path.join(dir, 'report.json');
+  execFileSync(process.execPath, [CLI, 'bench', '--sets', 'tsjs', '--limit', '2', '--policies', 'r2', '--model', MODEL_DIR, '--ep', 'cpu',
+    '--heal-prefix', '--json', reportFile, '--out', path.join(dir, 'BENCH.md')], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 240_000 });
+  const report = JSON.parse(fs.readFileSync(reportFile, 'utf8')) as { healedPrefix?: boolean; rows: { tasks: number; errors: number }[] };
+  assert.equal(report.healedPrefix, true);
+  assert.deepEqual(report.rows.map((r) => [r.tasks, r.errors]), [[2, 0]]);
+  assert.match(fs.readFileSync(path.join(dir, 'BENCH.md'), 'utf8'), /Asked with a healed prefix/);
+});

@@ -9,8 +9,15 @@ test('healPrefix takes one trailing space off the prefix', () => {
   assert.deepEqual(healPrefix('a  '), { prefix: 'a ', healed: ' ' }); // one space: "  b" tokenizes as " " + " b"
 });
 
+test('healPrefix takes a trailing run of line breaks off a multi-line request, not a single-line one', () => {
+  assert.deepEqual(healPrefix('"""\n\n'), { prefix: '"""', healed: '\n\n' });
+  assert.deepEqual(healPrefix('x = 1\r\n'), { prefix: 'x = 1', healed: '\r\n' });
+  assert.deepEqual(healPrefix('x = 1\n', false), { prefix: 'x = 1\n', healed: '' });
+  assert.deepEqual(healPrefix('x = ', false), { prefix: 'x =', healed: ' ' });
+});
+
 test('healPrefix leaves other endings alone', () => {
-  for (const prefix of ['x =', 'f(\n', 'if x:\n\t', '', ' ', '\n  ']) {
+  for (const prefix of ['x =', 'f(', 'if x:\n\t', '', ' ', '\n  ', '\n\n']) {
     assert.deepEqual(healPrefix(prefix), { prefix, healed: '' }, JSON.stringify(prefix));
   }
 });
