@@ -163,7 +163,8 @@ export function finishCompletion(
 ): CompletionOutcome {
   const answer = result.cancelled ? '' : unhealAnswer(result.completion, prepared.healed);
   const text = applyPostFilters(answer, { ...prepared.filterContext, final: true });
-  const confidence = answerConfidence(result, prepared.healed + text); // the trace's first token carries the healed text
+  // the trace covers the engine's whole text: count what healing cut off in front of the answer
+  const confidence = answerConfidence(result, result.completion.slice(0, result.completion.length - answer.length) + text);
   const gate = applyGate(text, confidence, settings.minConfidence, explicit);
   return {
     shown: gate.shown, text, confidence: Math.round(confidence * 1e4) / 1e4, nfe: result.metrics.nfe,

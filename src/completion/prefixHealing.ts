@@ -21,10 +21,17 @@ export function healPrefix(prefix: string, newlines = true): HealedPrefix {
 }
 
 /**
- * The answer as the user sees it: the engine's text without the healed start. Text that does not begin with it
- * (so far, while streaming) is no answer at the user's cursor: ''.
+ * The answer as the user sees it, after the whitespace the user typed. An answer that starts with the healed text
+ * loses it. One that starts with less: after a space, an answer that goes on on the same line is shown as it is,
+ * one that breaks the line is no answer (''); at the start of a line, an answer that breaks fewer lines is shown
+ * from its last leading line break on (its indentation and code). Whitespace alone (so far, while streaming) is ''.
  */
 export function unhealAnswer(engineText: string, healed: string): string {
   if (healed === '') return engineText;
-  return engineText.startsWith(healed) ? engineText.slice(healed.length) : '';
+  if (engineText.startsWith(healed)) return engineText.slice(healed.length);
+  const lead = /^\s*/.exec(engineText)![0];
+  if (lead.length === engineText.length) return '';
+  const lastBreak = Math.max(lead.lastIndexOf('\n'), lead.lastIndexOf('\r'));
+  if (!/[\r\n]/.test(healed)) return lastBreak < 0 ? engineText : '';
+  return engineText.slice(lastBreak + 1);
 }

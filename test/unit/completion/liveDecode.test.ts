@@ -86,6 +86,6 @@ test('with a healed prefix the display text starts after the space the user type
   decode.finish(result('r1', ' 5 }'));
   assert.equal(decode.displayText, '5 }');
   const other = new LiveDecode('r2', makeAnchor(DOC, V, fitted(prefix)), { prefix, suffix: '\n', shape: 'multiLine' }, () => {}, ' ');
-  other.finish(result('r2', '5 }'));
-  assert.equal(other.displayText, '', 'an answer without the typed space is no answer');
+  other.finish(result('r2', '\n}'));
+  assert.equal(other.displayText, '', 'an answer that breaks the line after the typed space is no answer');
 });

@@ -114,8 +114,8 @@ test('prefix healing: a cursor after a space asks without it and shows the answe
   assert.equal(requests[0].prefix, 'const limits = { expected:');
   assert.equal(healed.prepared.healed, ' ');
   assert.deepEqual({ shown: healed.shown, text: healed.text, confidence: healed.confidence }, { shown: true, text: '5}', confidence: 0.9 });
-  // an answer that does not start with the space the user typed is no answer at the cursor
-  answer = tokens([['5}', 0.9]]);
+  // an answer that breaks the line after the space the user typed is no answer at the cursor
+  answer = tokens([['\n', 0.9], ['}', 0.9]]);
   const mismatch = await runCompletion(engine, cursor, settings({ minConfidence: 0 }), { id: 'h2' });
   assert.deepEqual({ shown: mismatch.shown, text: mismatch.text, confidence: mismatch.confidence }, { shown: false, text: '', confidence: 0 });
   // an indented empty line: one space of the indentation goes back, the answer keeps the rest of its line

@@ -22,11 +22,23 @@ test('healPrefix leaves other endings alone', () => {
   }
 });
 
-test('unhealAnswer cuts the healed start, and an answer without it is no answer', () => {
+test('unhealAnswer cuts the healed start', () => {
   assert.equal(unhealAnswer(' 5}', ' '), '5}');
   assert.equal(unhealAnswer('  x', ' '), ' x');
-  assert.equal(unhealAnswer('5}', ' '), '');
-  assert.equal(unhealAnswer('\nfoo', ' '), '');
-  assert.equal(unhealAnswer('', ' '), '');
+  assert.equal(unhealAnswer('\n\n    for x in y:', '\n\n'), '    for x in y:');
   assert.equal(unhealAnswer('5}', ''), '5}');
+});
+
+test('unhealAnswer: an answer with less whitespace than the user typed', () => {
+  assert.equal(unhealAnswer('5}', ' '), '5}', 'goes on after the typed space');
+  assert.equal(unhealAnswer('\nfoo', ' '), '', 'a line break after a typed space is no answer');
+  assert.equal(unhealAnswer('\ntest("x")', '\n\n'), 'test("x")', 'one blank line fewer: the code');
+  assert.equal(unhealAnswer('\n    return x', '\n\n'), '    return x', 'indentation kept');
+  assert.equal(unhealAnswer('    return x', '\n'), '    return x');
+});
+
+test('unhealAnswer: whitespace alone is no answer (yet)', () => {
+  for (const [text, healed] of [['', ' '], ['\n', '\n\n'], ['  ', '\n'], ['\n', ' ']]) {
+    assert.equal(unhealAnswer(text, healed), '', JSON.stringify([text, healed]));
+  }
 });
