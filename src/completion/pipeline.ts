@@ -164,7 +164,8 @@ export function finishCompletion(
   const answer = result.cancelled ? '' : unhealAnswer(result.completion, prepared.healed);
   const text = applyPostFilters(answer, { ...prepared.filterContext, final: true });
   // the trace covers the engine's whole text: count what healing cut off in front of the answer
-  const confidence = answerConfidence(result, result.completion.slice(0, result.completion.length - answer.length) + text);
+  const cutOff = text === '' ? '' : result.completion.slice(0, result.completion.length - answer.length);
+  const confidence = answerConfidence(result, cutOff + text);
   const gate = applyGate(text, confidence, settings.minConfidence, explicit);
   return {
     shown: gate.shown, text, confidence: Math.round(confidence * 1e4) / 1e4, nfe: result.metrics.nfe,
