@@ -12,6 +12,7 @@ import { docKeyOf } from './inlineProvider';
 import { type Logger, errorMessage, isCancellation } from './logger';
 import { type FillTarget, MAX_FILL_TOKENS, fillPrompt, fillReplacement, findFillTarget } from '../completion/placeholder';
 import { applyPostFilters } from '../completion/postFilters';
+import { healPrefix, unhealAnswer } from '../completion/prefixHealing';
 
 /** Fills that run longer than this get a progress notification with a Cancel button. */
 const PROGRESS_AFTER_MS = 1500;
@@ -192,10 +193,11 @@ export class FillBlockController implements vscode.Disposable {
     const canvasTokens = Math.min(target.canvasTokens, MAX_FILL_TOKENS);
     const prompt = fillPrompt(text, target);
     const fitted = fitContext(prompt.prefix, prompt.suffix, { windowTokens: MODEL_WINDOW_TOKENS, canvasTokens });
+    const asked = healPrefix(fitted.prefix); // the region's leading whitespace goes back to the model (prefixHealing.ts)
     const id = newRequestId('fill');
     const origin = { kind: 'fill' as const, document };
     const request = this.engine.buildRequest(id, origin, {
-      prefix: fitted.prefix,
+      prefix: asked.prefix,
       suffix: fitted.suffix,
       prefixIsFileStart: fitted.prefixIsFileStart,
       maxNewTokens: canvasTokens,
@@ -224,7 +226,7 @@ export class FillBlockController implements vscode.Disposable {
       });
       if (fill.stopped) return this.stoppedOutcome(fill);
       if (result.cancelled) return { status: 'cancelled', requestId: id };
-      const answer = applyPostFilters(result.completion, {
+      const answer = applyPostFilters(unhealAnswer(result.completion, asked.healed), {
         prefix: fitted.prefix, suffix: fitted.suffix, shape: 'multiLine', final: true,
         languageId: document.languageId, prefixIsFileStart: fitted.prefixIsFileStart, suffixIsFileEnd: fitted.suffixIsFileEnd,
       });

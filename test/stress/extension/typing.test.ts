@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { assertFigure, ms, recordFigure } from '../support/figures';
 import { cpuSecondsOf } from '../support/proc';
+import { unhealAnswer } from '../../../src/completion/prefixHealing';
 import {
   DecodeMonitor, type GhostSample, NotificationSpy, type Testing, closeAllEditors, completionAt, extension, pageCommand,
   lagMonitor, lagMs, scriptEngine, setSetting, sleep, waitFor,
@@ -138,8 +139,11 @@ async function typingRunWith(t: Testing, label: string, pauses?: { after: string
     if (!req) return false; // served from a decode that started before this run (warm-up cache)
     const at = c.prefix.lastIndexOf(req.prefix);
     if (at < 0) return true;
+    // The request's prefix may lack the whitespace the user typed last (prefix healing): the answer then shows after it.
     const typedAlong = c.prefix.slice(at + req.prefix.length);
-    return !(req.raw.startsWith(typedAlong) || typedAlong.length === 0);
+    const healings = ['', ' ', /^[\r\n]+/.exec(typedAlong)?.[0] ?? ''];
+    return !healings.some((h) => typedAlong.startsWith(h) &&
+      (typedAlong.length === h.length || unhealAnswer(req.raw, h).startsWith(typedAlong.slice(h.length))));
   });
   // Every ghost text the editor showed after a keystroke completes the current line as some served text would have.
   const servedLines = served.map((c) => ({ before: lastLine(c.prefix), line: lastLine(c.prefix) + firstLine(c.text!) }));
