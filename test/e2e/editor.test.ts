@@ -24,6 +24,21 @@ async function ghostText(page: Page): Promise<string> {
   return extra.length ? [inline, ...extra].join('\n') : inline;
 }
 
+/**
+ * The ghost text once the screen holds still: two reads 30 ms apart agree. A read taken while VS Code redraws can
+ * catch the first line without the view zone of the others, which is not what the user sees.
+ */
+async function settledGhostText(page: Page): Promise<string> {
+  let text = await ghostText(page);
+  for (let i = 0; i < 10; i++) {
+    await page.waitForTimeout(30);
+    const again = await ghostText(page);
+    if (again === text) return text;
+    text = again;
+  }
+  return text;
+}
+
 /** The dLLM status item shows `$(loading~spin)` while a request decodes (its label's icon name; the item always holds a
  * hidden progress codicon, so the icon element itself says nothing). */
 const decoding = (page: Page) => page.locator('.statusbar-item[id$="dllm.status"]').first().getAttribute('aria-label')
@@ -105,7 +120,7 @@ suite('dLLM editor features (code-server, installed VSIX, bundled model)', () =>
     let stableSince = Date.now();
     const t0 = Date.now();
     while (Date.now() - t0 < 60_000) {
-      const text = await ghostText(page);
+      const text = await settledGhostText(page);
       if (text && normalize(text) !== normalize(seen[seen.length - 1] ?? '')) {
         seen.push(text);
         stableSince = Date.now();
